@@ -1,0 +1,27 @@
+//! Pure rules of booking: validated values and the checks API.md names. No I/O, no clock:
+//! every function that depends on time takes `now`.
+
+mod fields;
+mod model;
+mod slot;
+
+pub use fields::{Capacity, Email, OrganizerName, RoomName, Title};
+pub use model::{Reservation, ReservationStatus, Room};
+pub use slot::{check_cancellable, BookingInput, BookingRequest, RescheduleRequest, Slot, Window};
+
+use chrono::{DateTime, Utc};
+
+/// Instants are kept at microsecond precision, the precision of storage.
+pub fn to_micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+/// The inverse of [`to_micros`]; `None` outside chrono's range.
+pub fn from_micros(us: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(us)
+}
+
+/// `t` truncated to whole microseconds, so what is validated is exactly what is stored.
+pub fn truncate_to_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    from_micros(to_micros(t)).unwrap_or(t)
+}

@@ -1,0 +1,104 @@
+//! The one error type of roombook and its only mapping to GraphQL `extensions.code`.
+
+use async_graphql::ErrorExtensions;
+use uuid::Uuid;
+
+/// Result with roombook's [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every way an operation can be refused or fail; each variant is one code of API.md.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum Error {
+    /// The input is malformed or breaks a field limit.
+    #[error("{0}")]
+    BadUserInput(String),
+    /// `start` is not before `end` (or `to` not after `from`).
+    #[error("{0}")]
+    InvalidTimeRange(String),
+    /// The slot or reservation lies in the past.
+    #[error("{0}")]
+    InPast(String),
+    /// The slot overlaps a CONFIRMED reservation of the same room.
+    #[error("the room is already booked in that time by reservation {conflicting}; choose a slot that does not overlap it")]
+    Overlap {
+        /// The reservation in the way.
+        conflicting: Uuid,
+    },
+    /// An unknown room or reservation.
+    #[error("{0}")]
+    NotFound(String),
+    /// The reservation is cancelled already.
+    #[error("reservation {0} is already cancelled")]
+    AlreadyCancelled(Uuid),
+    /// A room of that name exists already.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// Anything that is the server's fault. The detail is logged, never sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    /// The `extensions.code` of this error, as API.md names it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadUserInput(_) => "BAD_USER_INPUT",
+            Error::InvalidTimeRange(_) => "INVALID_TIME_RANGE",
+            Error::InPast(_) => "IN_PAST",
+            Error::Overlap { .. } => "OVERLAP",
+            Error::NotFound(_) => "NOT_FOUND",
+            Error::AlreadyCancelled(_) => "ALREADY_CANCELLED",
+            Error::AlreadyExists(_) => "ALREADY_EXISTS",
+            Error::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// An internal error from anything displayable; the detail stays in the log.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Error::Internal(detail.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        Error::internal(format_args!("database: {e}"))
+    }
+}
+
+impl ErrorExtensions for Error {
+    fn extend(&self) -> async_graphql::Error {
+        if let Error::Internal(detail) = self {
+            tracing::error!(%detail, "internal error");
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            if let Error::Overlap { conflicting } = self {
+                ext.set("conflictingReservationId", conflicting.to_string());
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_detail() {
+        let e = Error::internal("UNIQUE constraint failed: rooms.name_key");
+        let gql = e.extend();
+        assert_eq!(gql.message, "internal error");
+        let ext = format!("{:?}", gql.extensions);
+        assert!(ext.contains("INTERNAL"));
+        assert!(!ext.contains("UNIQUE"));
+    }
+
+    #[test]
+    fn overlap_names_the_reservation_in_the_way() {
+        let id = Uuid::new_v4();
+        let gql = Error::Overlap { conflicting: id }.extend();
+        let ext = format!("{:?}", gql.extensions);
+        assert!(ext.contains("OVERLAP"));
+        assert!(ext.contains(&id.to_string()));
+    }
+}
