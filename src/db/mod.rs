@@ -1,0 +1,391 @@
+//! Storage: the one SQLite connection behind a mutex, and every read and write the service
+//! makes, as domain values in and out. Only this module knows the database is SQLite.
+
+mod models;
+mod schema;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use uuid::Uuid;
+
+use crate::domain::{
+    self, check_cancellable, BookingRequest, Capacity, RescheduleRequest, Reservation,
+    ReservationStatus, Room, RoomName, Slot, Window,
+};
+use crate::error::{Error, Result};
+use crate::events::{EventBus, EventKind, PreviousSlot, ReservationEvent};
+use models::{ListFilter, ReservationRow, RoomRow};
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+const CONFIRMED: &str = "CONFIRMED";
+const CANCELLED: &str = "CANCELLED";
+
+/// The database handle: cheap to clone, one connection inside.
+///
+/// An in-memory SQLite database lives in its connection, so there is exactly one, and the
+/// mutex serializes every use of it. Work runs on the blocking pool, never on the runtime.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<SqliteConnection>>,
+    bus: EventBus,
+}
+
+impl Db {
+    /// Opens `url` (`:memory:` or a file path), sets the pragmas and runs the migrations.
+    /// Committed reservation changes are published on `bus`.
+    pub fn open(url: &str, bus: EventBus) -> Result<Self> {
+        let mut conn = SqliteConnection::establish(url)
+            .map_err(|e| Error::internal(format_args!("opening database {url}: {e}")))?;
+        let pragmas = if is_memory(url) {
+            "PRAGMA foreign_keys = ON;"
+        } else {
+            // WAL with FULL sync: a commit is on disk before it is acknowledged.
+            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+        };
+        conn.batch_execute(pragmas)
+            .map_err(|e| Error::internal(format_args!("setting pragmas on {url}: {e}")))?;
+        conn.run_pending_migrations(MIGRATIONS)
+            .map_err(|e| Error::internal(format_args!("migrating {url}: {e}")))?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+            bus,
+        })
+    }
+
+    /// The bus committed changes are published on.
+    pub fn bus(&self) -> &EventBus {
+        &self.bus
+    }
+
+    /// Runs `f` with the connection on the blocking pool. The lock is taken there, never held
+    /// across an `.await`.
+    async fn interact<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection) -> Result<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| {
+                // A panic elsewhere left the lock poisoned; the connection itself rolled back
+                // any open transaction when the panicking closure unwound.
+                tracing::error!("database mutex was poisoned; recovering");
+                conn.clear_poison();
+                poisoned.into_inner()
+            });
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| Error::internal(format_args!("database task failed: {e}")))?
+    }
+
+    /// Runs `f` in one immediate transaction with the commit time; after the commit, and
+    /// still under the lock, publishes the event it returns, so events follow commit order.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut SqliteConnection, DateTime<Utc>) -> Result<(T, Option<ReservationEvent>)>
+            + Send
+            + 'static,
+    {
+        let bus = self.bus.clone();
+        self.interact(move |conn| {
+            let now = domain::truncate_to_micros(Utc::now());
+            let (value, event) = conn.immediate_transaction(|conn| f(conn, now))?;
+            if let Some(event) = event {
+                bus.publish(event);
+            }
+            Ok(value)
+        })
+        .await
+    }
+
+    pub async fn create_room(&self, name: RoomName, capacity: Capacity) -> Result<Room> {
+        self.write(move |conn, now| {
+            let key = name.key();
+            if RoomRow::name_taken(conn, &key)? {
+                return Err(Error::AlreadyExists(format!(
+                    "a room named {:?} already exists (names are compared ignoring case)",
+                    name.as_str()
+                )));
+            }
+            let row = RoomRow {
+                id: Uuid::new_v4().to_string(),
+                name: name.as_str().to_owned(),
+                name_key: key,
+                capacity: capacity.get(),
+                created_at: domain::to_micros(now),
+            };
+            row.insert(conn)?;
+            Ok((room_from_row(row)?, None))
+        })
+        .await
+    }
+
+    pub async fn room(&self, id: Uuid) -> Result<Option<Room>> {
+        self.interact(move |conn| {
+            RoomRow::find(conn, &id.to_string())?
+                .map(room_from_row)
+                .transpose()
+        })
+        .await
+    }
+
+    /// Rooms of at least `min_capacity`, sorted by name.
+    pub async fn rooms(&self, min_capacity: Option<i32>) -> Result<Vec<Room>> {
+        self.interact(move |conn| {
+            RoomRow::list_by_name(conn, min_capacity)?
+                .into_iter()
+                .map(room_from_row)
+                .collect()
+        })
+        .await
+    }
+
+    /// The rooms among `ids` that exist, by id.
+    pub async fn rooms_by_id(&self, ids: Vec<Uuid>) -> Result<HashMap<Uuid, Room>> {
+        self.interact(move |conn| {
+            let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+            RoomRow::find_many(conn, &ids)?
+                .into_iter()
+                .map(|row| room_from_row(row).map(|room| (room.id, room)))
+                .collect()
+        })
+        .await
+    }
+
+    /// Rooms of at least `min_capacity` with no CONFIRMED reservation overlapping `slot`,
+    /// sorted by capacity then name.
+    pub async fn available_rooms(
+        &self,
+        slot: Slot,
+        min_capacity: Option<i32>,
+    ) -> Result<Vec<Room>> {
+        let (start, end) = (
+            domain::to_micros(slot.start()),
+            domain::to_micros(slot.end()),
+        );
+        self.interact(move |conn| {
+            let mut free = Vec::new();
+            for row in RoomRow::list_by_capacity(conn, min_capacity)? {
+                if ReservationRow::conflict(conn, &row.id, start, end, None)?.is_none() {
+                    free.push(room_from_row(row)?);
+                }
+            }
+            Ok(free)
+        })
+        .await
+    }
+
+    pub async fn reservation(&self, id: Uuid) -> Result<Option<Reservation>> {
+        self.interact(move |conn| {
+            ReservationRow::find(conn, &id.to_string())?
+                .map(reservation_from_row)
+                .transpose()
+        })
+        .await
+    }
+
+    /// Reservations overlapping `window`, sorted by start; only CONFIRMED ones unless
+    /// `include_cancelled`. An unknown `room_id` is `NOT_FOUND`.
+    pub async fn reservations(
+        &self,
+        window: Window,
+        room_id: Option<Uuid>,
+        include_cancelled: bool,
+    ) -> Result<Vec<Reservation>> {
+        self.interact(move |conn| {
+            let room = room_id.map(|id| id.to_string());
+            if let Some(room) = &room {
+                if !RoomRow::exists(conn, room)? {
+                    return Err(room_not_found(room));
+                }
+            }
+            let statuses: &[&str] = if include_cancelled {
+                &[CONFIRMED, CANCELLED]
+            } else {
+                &[CONFIRMED]
+            };
+            let filter = ListFilter {
+                room_id: room.as_deref(),
+                statuses,
+                from: domain::to_micros(window.from),
+                to: domain::to_micros(window.to),
+            };
+            ReservationRow::list(conn, &filter)?
+                .into_iter()
+                .map(reservation_from_row)
+                .collect()
+        })
+        .await
+    }
+
+    /// Books `req` if its room exists and the slot is free: check and write in one step.
+    pub async fn book(&self, req: BookingRequest) -> Result<Reservation> {
+        self.write(move |conn, now| {
+            let room = req.room_id.to_string();
+            if !RoomRow::exists(conn, &room)? {
+                return Err(room_not_found(&room));
+            }
+            let (start, end) = (
+                domain::to_micros(req.slot.start()),
+                domain::to_micros(req.slot.end()),
+            );
+            refuse_conflict(ReservationRow::conflict(conn, &room, start, end, None)?)?;
+            let at = domain::to_micros(now);
+            let row = ReservationRow {
+                id: Uuid::new_v4().to_string(),
+                room_id: room,
+                start_at: start,
+                end_at: end,
+                title: req.title,
+                organizer_name: req.organizer_name,
+                organizer_email: req.organizer_email,
+                status: CONFIRMED.into(),
+                created_at: at,
+                updated_at: at,
+            };
+            row.insert(conn)?;
+            let reservation = reservation_from_row(row)?;
+            let event = event(EventKind::Booked, &reservation, None, now);
+            Ok((reservation, Some(event)))
+        })
+        .await
+    }
+
+    /// Cancels reservation `id`: its slot is free again.
+    pub async fn cancel(&self, id: Uuid) -> Result<Reservation> {
+        self.write(move |conn, now| {
+            let mut row = find_reservation(conn, id)?;
+            check_cancellable(&reservation_from_row(row.clone())?, now)?;
+            row.status = CANCELLED.into();
+            row.updated_at = domain::to_micros(now);
+            row.update(conn)?;
+            let reservation = reservation_from_row(row)?;
+            let event = event(EventKind::Cancelled, &reservation, None, now);
+            Ok((reservation, Some(event)))
+        })
+        .await
+    }
+
+    /// Moves reservation `id` as `req` says, if the new slot obeys every booking rule; the
+    /// reservation itself never blocks its new slot.
+    pub async fn reschedule(&self, id: Uuid, req: RescheduleRequest) -> Result<Reservation> {
+        self.write(move |conn, now| {
+            let mut row = find_reservation(conn, id)?;
+            let before = reservation_from_row(row.clone())?;
+            let (room_id, slot) = req.apply(&before, now)?;
+            let room = room_id.to_string();
+            if room != row.room_id && !RoomRow::exists(conn, &room)? {
+                return Err(room_not_found(&room));
+            }
+            let (start, end) = (
+                domain::to_micros(slot.start()),
+                domain::to_micros(slot.end()),
+            );
+            refuse_conflict(ReservationRow::conflict(
+                conn,
+                &room,
+                start,
+                end,
+                Some(&row.id),
+            )?)?;
+            row.room_id = room;
+            row.start_at = start;
+            row.end_at = end;
+            row.updated_at = domain::to_micros(now);
+            row.update(conn)?;
+            let reservation = reservation_from_row(row)?;
+            let previous = PreviousSlot {
+                start: before.start,
+                end: before.end,
+                room_id: before.room_id,
+            };
+            let event = event(EventKind::Rescheduled, &reservation, Some(previous), now);
+            Ok((reservation, Some(event)))
+        })
+        .await
+    }
+}
+
+/// A fresh, migrated in-memory connection, for unit tests of the queries.
+#[cfg(test)]
+pub(crate) fn test_connection() -> SqliteConnection {
+    let mut conn = SqliteConnection::establish(":memory:").expect("in-memory sqlite");
+    conn.run_pending_migrations(MIGRATIONS).expect("migrations");
+    conn
+}
+
+fn is_memory(url: &str) -> bool {
+    url == ":memory:" || url.contains("mode=memory")
+}
+
+fn event(
+    kind: EventKind,
+    reservation: &Reservation,
+    previous: Option<PreviousSlot>,
+    at: DateTime<Utc>,
+) -> ReservationEvent {
+    ReservationEvent {
+        kind,
+        reservation: reservation.clone(),
+        previous,
+        at,
+    }
+}
+
+fn room_not_found(id: &str) -> Error {
+    Error::NotFound(format!("no room with id {id}"))
+}
+
+fn refuse_conflict(conflict: Option<String>) -> Result<()> {
+    match conflict {
+        None => Ok(()),
+        Some(id) => Err(Error::Overlap {
+            conflicting: parse_uuid(&id)?,
+        }),
+    }
+}
+
+fn find_reservation(conn: &mut SqliteConnection, id: Uuid) -> Result<ReservationRow> {
+    ReservationRow::find(conn, &id.to_string())?
+        .ok_or_else(|| Error::NotFound(format!("no reservation with id {id}")))
+}
+
+fn parse_uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|e| Error::internal(format_args!("stored id {s:?}: {e}")))
+}
+
+fn instant(us: i64) -> Result<DateTime<Utc>> {
+    domain::from_micros(us).ok_or_else(|| Error::internal(format_args!("stored instant {us}")))
+}
+
+fn room_from_row(row: RoomRow) -> Result<Room> {
+    Ok(Room {
+        id: parse_uuid(&row.id)?,
+        name: row.name,
+        capacity: row.capacity,
+        created_at: instant(row.created_at)?,
+    })
+}
+
+fn reservation_from_row(row: ReservationRow) -> Result<Reservation> {
+    Ok(Reservation {
+        id: parse_uuid(&row.id)?,
+        room_id: parse_uuid(&row.room_id)?,
+        start: instant(row.start_at)?,
+        end: instant(row.end_at)?,
+        title: row.title,
+        organizer_name: row.organizer_name,
+        organizer_email: row.organizer_email,
+        status: ReservationStatus::parse(&row.status)
+            .ok_or_else(|| Error::internal(format_args!("stored status {:?}", row.status)))?,
+        created_at: instant(row.created_at)?,
+        updated_at: instant(row.updated_at)?,
+    })
+}

@@ -1,0 +1,261 @@
+//! Row structs and the queries on them. Every function takes the connection and returns
+//! `QueryResult`; which rows mean what is decided by the callers in `db/mod.rs`.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use diesel::sqlite::Sqlite;
+
+use super::schema::{reservations, rooms};
+
+/// A row of `rooms`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rooms, check_for_backend(Sqlite))]
+pub struct RoomRow {
+    pub id: String,
+    pub name: String,
+    pub name_key: String,
+    pub capacity: i32,
+    pub created_at: i64,
+}
+
+impl RoomRow {
+    pub fn insert(&self, conn: &mut SqliteConnection) -> QueryResult<usize> {
+        diesel::insert_into(rooms::table).values(self).execute(conn)
+    }
+
+    pub fn find(conn: &mut SqliteConnection, id: &str) -> QueryResult<Option<RoomRow>> {
+        rooms::table
+            .find(id)
+            .select(RoomRow::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn exists(conn: &mut SqliteConnection, id: &str) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(rooms::table.find(id))).get_result(conn)
+    }
+
+    pub fn name_taken(conn: &mut SqliteConnection, key: &str) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            rooms::table.filter(rooms::name_key.eq(key)),
+        ))
+        .get_result(conn)
+    }
+
+    pub fn find_many(conn: &mut SqliteConnection, ids: &[String]) -> QueryResult<Vec<RoomRow>> {
+        rooms::table
+            .filter(rooms::id.eq_any(ids))
+            .select(RoomRow::as_select())
+            .load(conn)
+    }
+
+    /// All rooms of at least `min_capacity`, by name.
+    pub fn list_by_name(
+        conn: &mut SqliteConnection,
+        min_capacity: Option<i32>,
+    ) -> QueryResult<Vec<RoomRow>> {
+        rooms::table
+            .filter(rooms::capacity.ge(min_capacity.unwrap_or(i32::MIN)))
+            .order((rooms::name.asc(), rooms::id.asc()))
+            .select(RoomRow::as_select())
+            .load(conn)
+    }
+
+    /// All rooms of at least `min_capacity`, by capacity then name.
+    pub fn list_by_capacity(
+        conn: &mut SqliteConnection,
+        min_capacity: Option<i32>,
+    ) -> QueryResult<Vec<RoomRow>> {
+        rooms::table
+            .filter(rooms::capacity.ge(min_capacity.unwrap_or(i32::MIN)))
+            .order((rooms::capacity.asc(), rooms::name.asc(), rooms::id.asc()))
+            .select(RoomRow::as_select())
+            .load(conn)
+    }
+}
+
+/// A row of `reservations`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = reservations, check_for_backend(Sqlite), treat_none_as_null = true)]
+pub struct ReservationRow {
+    pub id: String,
+    pub room_id: String,
+    pub start_at: i64,
+    pub end_at: i64,
+    pub title: Option<String>,
+    pub organizer_name: String,
+    pub organizer_email: String,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Which reservations a listing wants.
+pub struct ListFilter<'a> {
+    pub room_id: Option<&'a str>,
+    pub statuses: &'a [&'a str],
+    pub from: i64,
+    pub to: i64,
+}
+
+impl ReservationRow {
+    pub fn insert(&self, conn: &mut SqliteConnection) -> QueryResult<usize> {
+        diesel::insert_into(reservations::table)
+            .values(self)
+            .execute(conn)
+    }
+
+    /// Writes every column of this row over the stored one with the same id.
+    pub fn update(&self, conn: &mut SqliteConnection) -> QueryResult<usize> {
+        diesel::update(reservations::table.find(&self.id))
+            .set(self)
+            .execute(conn)
+    }
+
+    pub fn find(conn: &mut SqliteConnection, id: &str) -> QueryResult<Option<ReservationRow>> {
+        reservations::table
+            .find(id)
+            .select(ReservationRow::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The CONFIRMED reservation of `room_id` that overlaps `[start, end)`, other than `except`.
+    ///
+    /// A room's CONFIRMED reservations never overlap each other, so among those starting before
+    /// `end` only the latest can reach past `start`: one index probe, whatever the history.
+    pub fn conflict(
+        conn: &mut SqliteConnection,
+        room_id: &str,
+        start: i64,
+        end: i64,
+        except: Option<&str>,
+    ) -> QueryResult<Option<String>> {
+        let latest: Option<(String, i64)> = Self::latest_starting_before(room_id, end, except)
+            .first(conn)
+            .optional()?;
+        Ok(latest.and_then(|(id, end_at)| (end_at > start).then_some(id)))
+    }
+
+    /// The CONFIRMED reservation of `room_id` starting last before `end` (id and end).
+    fn latest_starting_before<'a>(
+        room_id: &'a str,
+        end: i64,
+        except: Option<&'a str>,
+    ) -> reservations::BoxedQuery<'a, Sqlite, (Text, BigInt)> {
+        reservations::table
+            .filter(reservations::room_id.eq(room_id))
+            .filter(reservations::status.eq(super::CONFIRMED))
+            .filter(reservations::start_at.lt(end))
+            .filter(reservations::id.ne(except.unwrap_or("")))
+            .order(reservations::start_at.desc())
+            .select((reservations::id, reservations::end_at))
+            .into_boxed()
+    }
+
+    /// The length of the longest reservation ever stored, in microseconds (0 if none).
+    pub fn longest(conn: &mut SqliteConnection) -> QueryResult<i64> {
+        let length = reservations::end_at - reservations::start_at;
+        Ok(reservations::table
+            .select(length)
+            .order(length.desc())
+            .first::<i64>(conn)
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Reservations overlapping `[from, to)`, by start. A reservation reaching into the window
+    /// starts at most `longest` before it, so the index range scanned is bounded by the window.
+    pub fn list(conn: &mut SqliteConnection, f: &ListFilter<'_>) -> QueryResult<Vec<Self>> {
+        let longest = Self::longest(conn)?;
+        Self::list_query(f, longest).load(conn)
+    }
+
+    fn list_query<'a>(
+        f: &ListFilter<'a>,
+        longest: i64,
+    ) -> reservations::BoxedQuery<'a, Sqlite, reservations::SqlType> {
+        let mut q = reservations::table
+            .filter(reservations::status.eq_any(f.statuses))
+            .filter(reservations::start_at.lt(f.to))
+            .filter(reservations::start_at.ge(f.from.saturating_sub(longest)))
+            .filter(reservations::end_at.gt(f.from))
+            .order((reservations::start_at.asc(), reservations::id.asc()))
+            .into_boxed();
+        if let Some(room) = f.room_id {
+            q = q.filter(reservations::room_id.eq(room));
+        }
+        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The costs that must not grow with history: each query is an index search.
+    use diesel::sql_types::{Integer, Text as SqlText};
+
+    use super::*;
+
+    #[derive(QueryableByName)]
+    struct PlanRow {
+        #[diesel(sql_type = Integer)]
+        #[allow(dead_code)]
+        id: i32,
+        #[diesel(sql_type = SqlText)]
+        detail: String,
+    }
+
+    fn plan<Q>(query: &Q) -> String
+    where
+        Q: diesel::query_builder::QueryFragment<Sqlite>,
+    {
+        let mut conn = crate::db::test_connection();
+        let sql = diesel::debug_query::<Sqlite, _>(query).to_string();
+        let sql = sql.split(" -- binds").next().unwrap_or_default();
+        let rows: Vec<PlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+            .load(&mut conn)
+            .unwrap();
+        rows.into_iter()
+            .map(|r| r.detail)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    #[test]
+    fn the_overlap_check_is_one_index_search() {
+        let q = ReservationRow::latest_starting_before("room", 10, Some("self")).limit(1);
+        let plan = plan(&q);
+        assert!(
+            plan.contains("SEARCH reservations USING INDEX reservations_room_status_start"),
+            "{plan}"
+        );
+        assert!(!plan.contains("SCAN"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn listings_search_a_window_of_the_index() {
+        for room in [Some("room"), None] {
+            let f = ListFilter {
+                room_id: room,
+                statuses: &[super::super::CONFIRMED],
+                from: 0,
+                to: 10,
+            };
+            let plan = plan(&ReservationRow::list_query(&f, 5));
+            assert!(plan.contains("SEARCH reservations USING INDEX"), "{plan}");
+            assert!(!plan.contains("SCAN"), "{plan}");
+        }
+    }
+
+    #[test]
+    fn the_longest_reservation_is_read_from_its_index() {
+        let length = reservations::end_at - reservations::start_at;
+        let q = reservations::table
+            .select(length)
+            .order(length.desc())
+            .limit(1);
+        let plan = plan(&q);
+        assert!(plan.contains("reservations_length"), "{plan}");
+    }
+}

@@ -1,0 +1,30 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    reservations (id) {
+        id -> Text,
+        room_id -> Text,
+        start_at -> BigInt,
+        end_at -> BigInt,
+        title -> Nullable<Text>,
+        organizer_name -> Text,
+        organizer_email -> Text,
+        status -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    rooms (id) {
+        id -> Text,
+        name -> Text,
+        name_key -> Text,
+        capacity -> Integer,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(reservations -> rooms (room_id));
+
+diesel::allow_tables_to_appear_in_same_query!(reservations, rooms,);
