@@ -1,0 +1,75 @@
+//! Read-only fields.
+
+use async_graphql::{Context, Object, Result, ID};
+use chrono::Utc;
+
+use super::scalars::Timestamp;
+use super::types::{Reservation, Room};
+use super::{data, parse_id, GqlResultExt};
+use crate::db::Db;
+use crate::domain::{Slot, Window};
+
+/// The root of every read.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// All rooms, sorted by name; with `minCapacity`, only those seating at least that many.
+    async fn rooms(&self, ctx: &Context<'_>, min_capacity: Option<i32>) -> Result<Vec<Room>> {
+        let rooms = data::<Db>(ctx)?.rooms(min_capacity).await.gql()?;
+        Ok(rooms.into_iter().map(Room).collect())
+    }
+
+    /// One room, or null if there is none with that id.
+    async fn room(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Room>> {
+        let id = parse_id(&id, "room").gql()?;
+        Ok(data::<Db>(ctx)?.room(id).await.gql()?.map(Room))
+    }
+
+    /// One reservation of any status, or null if there is none with that id.
+    async fn reservation(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Reservation>> {
+        let id = parse_id(&id, "reservation").gql()?;
+        Ok(data::<Db>(ctx)?
+            .reservation(id)
+            .await
+            .gql()?
+            .map(Reservation))
+    }
+
+    /// Reservations overlapping `[from, to)`, sorted by start. `from` defaults to now and `to`
+    /// to `from` + 30 days; the window may span at most 366 days. Only CONFIRMED ones unless
+    /// `includeCancelled`; only one room's with `roomId`.
+    async fn reservations(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        room_id: Option<ID>,
+        #[graphql(default_with = "Some(false)")] include_cancelled: Option<bool>,
+    ) -> Result<Vec<Reservation>> {
+        let window = Window::resolve(from.map(|t| t.0), to.map(|t| t.0), Utc::now()).gql()?;
+        let room_id = room_id.map(|id| parse_id(&id, "room")).transpose().gql()?;
+        let list = data::<Db>(ctx)?
+            .reservations(window, room_id, include_cancelled.unwrap_or(false))
+            .await
+            .gql()?;
+        Ok(list.into_iter().map(Reservation).collect())
+    }
+
+    /// Rooms with no CONFIRMED reservation overlapping `[start, end)`, sorted by capacity then
+    /// name; with `minCapacity`, only those seating at least that many.
+    async fn available_rooms(
+        &self,
+        ctx: &Context<'_>,
+        start: Timestamp,
+        end: Timestamp,
+        min_capacity: Option<i32>,
+    ) -> Result<Vec<Room>> {
+        let slot = Slot::new(start.0, end.0).gql()?;
+        let rooms = data::<Db>(ctx)?
+            .available_rooms(slot, min_capacity)
+            .await
+            .gql()?;
+        Ok(rooms.into_iter().map(Room).collect())
+    }
+}

@@ -1,0 +1,12 @@
+//! roombook: meeting-room reservations over GraphQL. See `app` for how the pieces fit.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod http;
+
+pub use error::{Error, Result};

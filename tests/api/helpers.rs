@@ -1,0 +1,138 @@
+//! Starts the real server on 127.0.0.1:0 with a fresh in-memory database and talks to it
+//! over HTTP like a client.
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use roombook::config::ServeConfig;
+use serde_json::{json, Value};
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let config = ServeConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        database: ":memory:".into(),
+    };
+    let app = roombook::app::build(&config).expect("app builds");
+    let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(roombook::app::serve(
+        listener,
+        app.router,
+        std::future::pending(),
+    ));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs an operation and returns the JSON body (data and/or errors).
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let resp = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status(), 200, "POST /graphql status");
+        resp.json().await.expect("JSON body")
+    }
+
+    pub async fn create_room(&self, name: &str, capacity: i32) -> String {
+        let body = self
+            .graphql(
+                "mutation($n: String!, $c: Int!) { createRoom(input: {name: $n, capacity: $c}) { id } }",
+                json!({"n": name, "c": capacity}),
+            )
+            .await;
+        body["data"]["createRoom"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("createRoom failed: {body}"))
+            .to_owned()
+    }
+
+    /// Books and returns the whole response body.
+    pub async fn try_book(&self, room: &str, start: &str, end: &str) -> Value {
+        self.graphql(
+            "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id start end status title organizerName organizerEmail room { id name } } }",
+            json!({"i": {
+                "roomId": room, "start": start, "end": end, "title": "Sync",
+                "organizerName": "Ada Lovelace", "organizerEmail": "ada@example.com"
+            }}),
+        )
+        .await
+    }
+
+    /// Books and returns the new reservation's id, failing the test if refused.
+    pub async fn book(&self, room: &str, start: &str, end: &str) -> String {
+        let body = self.try_book(room, start, end).await;
+        body["data"]["bookRoom"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("bookRoom failed: {body}"))
+            .to_owned()
+    }
+
+    pub async fn cancel(&self, id: &str) -> Value {
+        self.graphql(
+            "mutation($id: ID!) { cancelReservation(id: $id) { id status updatedAt } }",
+            json!({"id": id}),
+        )
+        .await
+    }
+
+    pub async fn reschedule(&self, input: Value) -> Value {
+        self.graphql(
+            "mutation($i: RescheduleReservationInput!) { rescheduleReservation(input: $i) { id start end status room { id } } }",
+            json!({"i": input}),
+        )
+        .await
+    }
+}
+
+/// The first error's `extensions.code`, if any.
+pub fn code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Asserts the body is refused with `expected`, and returns the first error.
+pub fn assert_refused<'a>(body: &'a Value, expected: &str) -> &'a Value {
+    assert_eq!(code(body), Some(expected), "expected {expected}: {body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "a refusal has a message: {body}"
+    );
+    &body["errors"][0]
+}
+
+/// A fixed hour two days ahead: every test's times are offsets from it.
+pub fn base() -> DateTime<Utc> {
+    static BASE: OnceLock<DateTime<Utc>> = OnceLock::new();
+    *BASE.get_or_init(|| {
+        (Utc::now() + Duration::days(2))
+            .duration_trunc(Duration::hours(1))
+            .unwrap()
+    })
+}
+
+/// `base()` plus `minutes`, as RFC 3339 with `Z`.
+pub fn at(minutes: i64) -> String {
+    fmt(base() + Duration::minutes(minutes))
+}
+
+pub fn fmt(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}

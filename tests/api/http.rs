@@ -1,0 +1,156 @@
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_is_ok() {
+    let app = spawn_app().await;
+    let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn malformed_json_is_http_400_and_changes_nothing() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .header(CONTENT_TYPE, "application/json")
+        .body(r#"{"query": "mutation { createRoom(input: {name: \"X\", capacity: 1}) { id } }""#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_refused(&body, "BAD_USER_INPUT");
+    let rooms = app.graphql("{ rooms { id } }", json!({})).await;
+    assert_eq!(rooms["data"]["rooms"], json!([]));
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_http_413() {
+    let app = spawn_app().await;
+    let query = format!("{{ rooms {{ id }} }} # {}", "x".repeat(70 * 1024));
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({"query": query}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+}
+
+#[tokio::test]
+async fn unknown_fields_and_wrong_types_are_validation_errors() {
+    let app = spawn_app().await;
+    let body = app.graphql("{ rooms { id colour } }", json!({})).await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{body}"
+    );
+    assert_refused(&body, "BAD_USER_INPUT");
+    assert!(body.get("data").is_none(), "{body}");
+    let body = app
+        .graphql(
+            "mutation($c: Int!) { createRoom(input: {name: \"X\", capacity: $c}) { id } }",
+            json!({"c": "eight"}),
+        )
+        .await;
+    assert_refused(&body, "BAD_USER_INPUT");
+    let body = app
+        .graphql(
+            r#"mutation { createRoom(input: {name: "X", capacity: 3, colour: "red"}) { id } }"#,
+            json!({}),
+        )
+        .await;
+    assert_refused(&body, "BAD_USER_INPUT");
+    let body = app.graphql("{ rooms { id ", json!({})).await;
+    assert_refused(&body, "BAD_USER_INPUT");
+    assert_eq!(
+        app.graphql("{ rooms { id } }", json!({})).await["data"]["rooms"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn queries_work_over_get_but_mutations_do_not() {
+    let app = spawn_app().await;
+    app.create_room("Oak", 2).await;
+    let resp = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ rooms { name } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["data"]["rooms"], json!([{"name": "Oak"}]));
+    let resp = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[(
+            "query",
+            r#"mutation { createRoom(input: {name: "Elm", capacity: 2}) { id } }"#,
+        )])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
+    let rooms = app.graphql("{ rooms { name } }", json!({})).await;
+    assert_eq!(rooms["data"]["rooms"], json!([{"name": "Oak"}]));
+}
+
+#[tokio::test]
+async fn the_response_type_follows_accept() {
+    let app = spawn_app().await;
+    let post = |accept: &'static str| {
+        app.client
+            .post(app.url("/graphql"))
+            .header(ACCEPT, accept)
+            .json(&json!({"query": "{ rooms { id } }"}))
+            .send()
+    };
+    let resp = post("application/graphql-response+json").await.unwrap();
+    assert!(resp.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/graphql-response+json"));
+    let resp = post("application/json").await.unwrap();
+    assert!(resp.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+}
+
+#[tokio::test]
+async fn root_redirects_to_graphiql_which_a_browser_gets() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = client.get(app.url("/")).send().await.unwrap();
+    assert!(resp.status().is_redirection());
+    assert_eq!(resp.headers()["location"], "/graphql");
+    let resp = client
+        .get(app.url("/graphql"))
+        .header(ACCEPT, "text/html,application/xhtml+xml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .to_lowercase()
+        .contains("graphiql"));
+}

@@ -1,0 +1,9 @@
+//! The one integration test binary: the real server, spoken to over HTTP.
+
+mod booking;
+mod concurrency;
+mod helpers;
+mod http;
+mod listing;
+mod reschedule_cancel;
+mod rooms;
