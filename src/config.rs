@@ -32,6 +32,13 @@ pub struct ServeConfig {
     /// path keeps it across restarts.
     #[arg(long, env = "DATABASE_URL", default_value = ":memory:")]
     pub database: String,
+    /// Milliseconds a WebSocket client has to send `connection_init` before it is closed
+    /// with 4408.
+    #[arg(long, env = "ROOMBOOK_WS_INIT_TIMEOUT_MS", default_value_t = 3_000)]
+    pub ws_init_timeout_ms: u64,
+    /// Milliseconds between the server's keep-alive pings on WebSocket connections.
+    #[arg(long, env = "ROOMBOOK_WS_KEEPALIVE_MS", default_value_t = 15_000)]
+    pub ws_keepalive_ms: u64,
 }
 
 impl Default for ServeConfig {
@@ -39,6 +46,8 @@ impl Default for ServeConfig {
         ServeConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             database: ":memory:".into(),
+            ws_init_timeout_ms: 3_000,
+            ws_keepalive_ms: 15_000,
         }
     }
 }

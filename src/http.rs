@@ -1,10 +1,12 @@
-//! HTTP routes: `/graphql` (POST, GET, GraphiQL), `/` and `/healthz`, with the GraphQL over
+//! HTTP routes: `/graphql` (POST, GET, GraphiQL, WebSocket), `/` and `/healthz`, with the GraphQL over
 //! HTTP rules for media types and status codes.
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::Bytes;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -13,6 +15,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::graphql::AppSchema;
+use crate::ws::{self, WsState};
 
 /// Largest request body accepted, in bytes.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -21,6 +24,7 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub schema: AppSchema,
+    pub ws: WsState,
 }
 
 /// The routes of roombook over `state`.
@@ -221,9 +225,13 @@ fn is_mutation(request: &Request) -> bool {
 
 async fn graphql_get(
     State(state): State<AppState>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    if let Ok(upgrade) = upgrade {
+        return ws::upgrade(upgrade, state.schema.clone(), state.ws.clone());
+    }
     let query = query.unwrap_or_default();
     if query.is_empty() && wants_html(&headers) {
         return Html(

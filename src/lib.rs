@@ -8,5 +8,6 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod ws;
 
 pub use error::{Error, Result};

@@ -42,7 +42,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     tracing::info!(%addr, database = %config.database, "roombook listening; GraphiQL at http://{addr}/graphql");
-    roombook::app::serve(listener, app.router, shutdown_signal())
+    roombook::app::serve(listener, app, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("roombook stopped");

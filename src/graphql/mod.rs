@@ -5,12 +5,13 @@ mod loaders;
 mod mutation;
 mod query;
 mod scalars;
+mod subscription;
 mod types;
 
 use std::any::Any;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, Schema, SchemaBuilder, ID};
+use async_graphql::{Context, ErrorExtensions, Schema, SchemaBuilder, ID};
 use uuid::Uuid;
 
 use crate::db::Db;
@@ -19,17 +20,18 @@ pub use loaders::RoomLoader;
 pub use mutation::Mutation;
 pub use query::Query;
 pub use scalars::{format_datetime, parse_datetime};
+pub use subscription::Subscription;
 
 /// The schema type served by roombook.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Limits on one operation, so no single request can exhaust the server.
 pub const MAX_DEPTH: usize = 12;
 /// See [`MAX_DEPTH`].
 pub const MAX_COMPLEXITY: usize = 2_000;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation, EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query, Mutation, Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .extension(codes::ErrorCodes)

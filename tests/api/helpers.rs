@@ -2,37 +2,71 @@
 //! over HTTP like a client.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use roombook::config::ServeConfig;
+use roombook::db::Db;
 use serde_json::{json, Value};
+use tokio::sync::oneshot;
 
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    /// The server's database handle, for looking at its event bus.
+    pub db: Db,
+    stop: Mutex<Option<oneshot::Sender<()>>>,
+    pub stopped: Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
 }
 
 pub async fn spawn_app() -> TestApp {
-    let config = ServeConfig {
+    spawn_app_with(|c| c).await
+}
+
+/// Starts the server with a configuration adjusted by `adjust`.
+pub async fn spawn_app_with(adjust: impl FnOnce(ServeConfig) -> ServeConfig) -> TestApp {
+    let config = adjust(ServeConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
-        database: ":memory:".into(),
-    };
+        ..ServeConfig::default()
+    });
     let app = roombook::app::build(&config).expect("app builds");
+    let db = app.db.clone();
     let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(roombook::app::serve(
-        listener,
-        app.router,
-        std::future::pending(),
-    ));
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(roombook::app::serve(listener, app, async move {
+        let _ = rx.await;
+    }));
     TestApp {
         addr,
         client: reqwest::Client::new(),
+        db,
+        stop: Mutex::new(Some(tx)),
+        stopped: Mutex::new(Some(server)),
     }
 }
 
 impl TestApp {
+    /// Starts a graceful shutdown, as Ctrl-C would.
+    pub fn shut_down(&self) {
+        if let Some(tx) = self.stop.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Waits until `n` subscriptions listen on the event bus.
+    pub async fn wait_for_subscribers(&self, n: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.db.bus().subscriber_count() != n {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "expected {n} subscribers, have {}",
+                self.db.bus().subscriber_count()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

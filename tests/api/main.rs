@@ -7,3 +7,5 @@ mod http;
 mod listing;
 mod reschedule_cancel;
 mod rooms;
+mod subscriptions;
+mod ws_client;

@@ -1,0 +1,452 @@
+//! GraphQL over WebSocket on `/graphql`: `graphql-transport-ws` (the graphql-ws library's
+//! PROTOCOL.md, with every close code it names) and the legacy `graphql-ws`
+//! (subscriptions-transport-ws). One task per connection owns the socket; each operation
+//! runs in its own task and hands its messages to the connection's writer.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_graphql::{Request, Response};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response as HttpResponse;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio::task::{AbortHandle, JoinSet};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::graphql::AppSchema;
+
+/// The two subprotocols, as named in `Sec-WebSocket-Protocol`.
+pub const TRANSPORT_WS: &str = "graphql-transport-ws";
+/// The legacy subprotocol of subscriptions-transport-ws.
+pub const LEGACY_WS: &str = "graphql-ws";
+
+/// Limits and timers of WebSocket connections.
+#[derive(Clone, Debug)]
+pub struct WsConfig {
+    /// How long a client may take to send `connection_init` (graphql-transport-ws: 4408).
+    pub init_timeout: Duration,
+    /// How often the server pings (and, on the legacy protocol, sends `ka`); a peer silent
+    /// for three of these is gone.
+    pub keepalive: Duration,
+    /// Operations one connection may run at once.
+    pub max_operations: usize,
+    /// Largest message accepted, in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        WsConfig {
+            init_timeout: Duration::from_secs(3),
+            keepalive: Duration::from_secs(15),
+            max_operations: 100,
+            max_message_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// What the WebSocket endpoint shares: the schema, limits, and shutdown.
+#[derive(Clone)]
+pub struct WsState {
+    pub config: WsConfig,
+    /// Cancelled when the server shuts down: every connection then closes with 1001.
+    pub shutdown: CancellationToken,
+    /// Tracks connection tasks so shutdown can wait for them to close.
+    pub connections: TaskTracker,
+}
+
+impl WsState {
+    pub fn new(config: WsConfig) -> Self {
+        WsState {
+            config,
+            shutdown: CancellationToken::new(),
+            connections: TaskTracker::new(),
+        }
+    }
+
+    /// Closes every connection and waits, at most `grace`, for them to finish.
+    pub async fn close_all(&self, grace: Duration) {
+        self.shutdown.cancel();
+        self.connections.close();
+        if tokio::time::timeout(grace, self.connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some WebSocket connections did not close in time");
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Protocol {
+    TransportWs,
+    Legacy,
+}
+
+/// Upgrades to a WebSocket speaking whichever of the two protocols the client offers.
+pub fn upgrade(ws: WebSocketUpgrade, schema: AppSchema, state: WsState) -> HttpResponse {
+    let ws = ws
+        .protocols([TRANSPORT_WS, LEGACY_WS])
+        .max_message_size(state.config.max_message_bytes)
+        .max_frame_size(state.config.max_message_bytes);
+    let protocol = match ws.selected_protocol().and_then(|p| p.to_str().ok()) {
+        Some(TRANSPORT_WS) => Some(Protocol::TransportWs),
+        Some(LEGACY_WS) => Some(Protocol::Legacy),
+        _ => None,
+    };
+    let tracker = state.connections.clone();
+    ws.on_upgrade(move |mut socket| {
+        tracker.track_future(async move {
+            match protocol {
+                Some(protocol) => Connection::new(socket, protocol, schema, state).run().await,
+                None => {
+                    let reason =
+                        "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws";
+                    let _ = socket.send(close(4406, reason)).await;
+                }
+            }
+        })
+    })
+}
+
+/// A close frame; its reason is cut to the 123 bytes a close frame can carry.
+fn close(code: u16, reason: &str) -> Message {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(&reason[..end]),
+    }))
+}
+
+fn text(value: Value) -> Message {
+    Message::Text(Utf8Bytes::from(value.to_string()))
+}
+
+/// What an operation task tells its connection.
+enum Outgoing {
+    Send(Message),
+    /// Operation `id` (of generation `u64`) has ended on its own.
+    Done(String, u64),
+}
+
+/// graphql-transport-ws messages from the client.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    ConnectionInit {
+        #[allow(dead_code)]
+        payload: Option<Value>,
+    },
+    Ping {
+        payload: Option<Value>,
+    },
+    Pong {
+        #[allow(dead_code)]
+        payload: Option<Value>,
+    },
+    Subscribe {
+        id: String,
+        payload: Box<Request>,
+    },
+    Complete {
+        id: String,
+    },
+}
+
+/// subscriptions-transport-ws messages from the client.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum LegacyMessage {
+    ConnectionInit {
+        #[allow(dead_code)]
+        payload: Option<Value>,
+    },
+    Start {
+        id: String,
+        payload: Box<Request>,
+    },
+    Stop {
+        id: String,
+    },
+    ConnectionTerminate,
+}
+
+/// Whether to keep the connection after a message.
+enum Flow {
+    Continue,
+    Close(u16, String),
+}
+
+struct Connection {
+    socket: WebSocket,
+    protocol: Protocol,
+    schema: AppSchema,
+    state: WsState,
+    init_received: bool,
+    acked: bool,
+    operations: HashMap<String, (u64, AbortHandle)>,
+    tasks: JoinSet<()>,
+    generation: u64,
+    out_tx: mpsc::Sender<Outgoing>,
+    out_rx: mpsc::Receiver<Outgoing>,
+}
+
+impl Connection {
+    fn new(socket: WebSocket, protocol: Protocol, schema: AppSchema, state: WsState) -> Self {
+        let (out_tx, out_rx) = mpsc::channel(256);
+        Connection {
+            socket,
+            protocol,
+            schema,
+            state,
+            init_received: false,
+            acked: false,
+            operations: HashMap::new(),
+            tasks: JoinSet::new(),
+            generation: 0,
+            out_tx,
+            out_rx,
+        }
+    }
+
+    async fn run(mut self) {
+        let init_deadline = tokio::time::sleep(self.state.config.init_timeout);
+        tokio::pin!(init_deadline);
+        let keepalive_every = self.state.config.keepalive;
+        let mut keepalive =
+            tokio::time::interval_at(Instant::now() + keepalive_every, keepalive_every);
+        let mut last_heard = Instant::now();
+        let shutdown = self.state.shutdown.clone();
+        let ending = loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break Some((1001, "server shutting down".to_owned())),
+                () = &mut init_deadline, if !self.init_received && self.protocol == Protocol::TransportWs => {
+                    break Some((4408, "Connection initialisation timeout".to_owned()));
+                }
+                _ = keepalive.tick() => {
+                    if last_heard.elapsed() > keepalive_every * 3 {
+                        tracing::debug!("WebSocket peer went silent; closing");
+                        break Some((1001, "no response to keep-alive pings".to_owned()));
+                    }
+                    if self.send_keepalive().await.is_err() {
+                        break None;
+                    }
+                }
+                Some(out) = self.out_rx.recv() => match out {
+                    Outgoing::Send(msg) => {
+                        if self.socket.send(msg).await.is_err() {
+                            break None;
+                        }
+                    }
+                    Outgoing::Done(id, generation) => {
+                        if self.operations.get(&id).is_some_and(|(g, _)| *g == generation) {
+                            self.operations.remove(&id);
+                        }
+                    }
+                },
+                incoming = self.socket.recv() => {
+                    let Some(Ok(msg)) = incoming else { break None };
+                    last_heard = Instant::now();
+                    let flow = match msg {
+                        Message::Text(t) => self.on_text(t.as_str()).await,
+                        Message::Binary(_) => self.invalid("binary messages are not part of the protocol"),
+                        Message::Close(_) => break None,
+                        Message::Ping(_) | Message::Pong(_) => Flow::Continue,
+                    };
+                    if let Flow::Close(code, reason) = flow {
+                        break Some((code, reason));
+                    }
+                }
+            }
+        };
+        // Stop every operation first: nothing more is sent after the close frame.
+        self.tasks.abort_all();
+        if let Some((code, reason)) = ending {
+            let _ = self.socket.send(close(code, &reason)).await;
+        }
+    }
+
+    async fn send_keepalive(&mut self) -> Result<(), axum::Error> {
+        self.socket.send(Message::Ping(Default::default())).await?;
+        match self.protocol {
+            Protocol::TransportWs => self.socket.send(text(json!({"type": "ping"}))).await,
+            Protocol::Legacy if self.acked => self.socket.send(text(json!({"type": "ka"}))).await,
+            Protocol::Legacy => Ok(()),
+        }
+    }
+
+    /// An invalid message: graphql-transport-ws closes with 4400; legacy reports an error.
+    fn invalid(&mut self, reason: &str) -> Flow {
+        match self.protocol {
+            Protocol::TransportWs => Flow::Close(4400, reason.to_owned()),
+            Protocol::Legacy => {
+                let msg = text(json!({"type": "error", "payload": {"message": reason}}));
+                self.queue(msg);
+                Flow::Continue
+            }
+        }
+    }
+
+    fn queue(&self, msg: Message) {
+        if self.out_tx.try_send(Outgoing::Send(msg)).is_err() {
+            tracing::debug!("WebSocket outbox full; dropping a protocol message");
+        }
+    }
+
+    async fn on_text(&mut self, raw: &str) -> Flow {
+        match self.protocol {
+            Protocol::TransportWs => match serde_json::from_str::<ClientMessage>(raw) {
+                Ok(msg) => self.on_transport_message(msg).await,
+                Err(e) => self.invalid(&format!("Invalid message received: {e}")),
+            },
+            Protocol::Legacy => match serde_json::from_str::<LegacyMessage>(raw) {
+                Ok(msg) => self.on_legacy_message(msg).await,
+                Err(e) => self.invalid(&format!("Invalid message received: {e}")),
+            },
+        }
+    }
+
+    async fn on_transport_message(&mut self, msg: ClientMessage) -> Flow {
+        match msg {
+            ClientMessage::ConnectionInit { .. } => {
+                if self.init_received {
+                    return Flow::Close(4429, "Too many initialisation requests".into());
+                }
+                self.init_received = true;
+                self.acked = true;
+                self.queue(text(json!({"type": "connection_ack"})));
+            }
+            ClientMessage::Ping { payload } => {
+                let pong = match payload {
+                    Some(p) => json!({"type": "pong", "payload": p}),
+                    None => json!({"type": "pong"}),
+                };
+                self.queue(text(pong));
+            }
+            ClientMessage::Pong { .. } => {}
+            ClientMessage::Subscribe { id, payload } => {
+                if !self.acked {
+                    return Flow::Close(4401, "Unauthorized".into());
+                }
+                if self.operations.contains_key(&id) {
+                    return Flow::Close(4409, format!("Subscriber for {id} already exists"));
+                }
+                self.start(id, *payload);
+            }
+            ClientMessage::Complete { id } => self.stop(&id),
+        }
+        Flow::Continue
+    }
+
+    async fn on_legacy_message(&mut self, msg: LegacyMessage) -> Flow {
+        match msg {
+            LegacyMessage::ConnectionInit { .. } => {
+                self.init_received = true;
+                self.acked = true;
+                self.queue(text(json!({"type": "connection_ack"})));
+                self.queue(text(json!({"type": "ka"})));
+            }
+            LegacyMessage::Start { id, payload } => {
+                if !self.acked {
+                    let msg = json!({"type": "error", "id": id,
+                        "payload": {"message": "send connection_init before start"}});
+                    self.queue(text(msg));
+                } else {
+                    // subscriptions-transport-ws replaces an operation whose id is reused.
+                    self.stop(&id);
+                    self.start(id, *payload);
+                }
+            }
+            LegacyMessage::Stop { id } => self.stop(&id),
+            LegacyMessage::ConnectionTerminate => return Flow::Close(1000, "terminated".into()),
+        }
+        Flow::Continue
+    }
+
+    fn stop(&mut self, id: &str) {
+        if let Some((_, handle)) = self.operations.remove(id) {
+            handle.abort();
+        }
+    }
+
+    fn start(&mut self, id: String, request: Request) {
+        if self.operations.len() >= self.state.config.max_operations {
+            let message = format!(
+                "too many operations on this connection (at most {}); complete one first",
+                self.state.config.max_operations
+            );
+            let errors = json!([{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]);
+            let msg = match self.protocol {
+                Protocol::TransportWs => json!({"type": "error", "id": id, "payload": errors}),
+                Protocol::Legacy => {
+                    json!({"type": "error", "id": id, "payload": {"message": message}})
+                }
+            };
+            self.queue(text(msg));
+            return;
+        }
+        self.generation += 1;
+        let generation = self.generation;
+        let op = Operation {
+            id: id.clone(),
+            protocol: self.protocol,
+            out: self.out_tx.clone(),
+        };
+        let handle = self
+            .tasks
+            .spawn(op.run(self.schema.clone(), request, generation));
+        self.operations.insert(id, (generation, handle));
+    }
+}
+
+/// One running operation of a connection.
+struct Operation {
+    id: String,
+    protocol: Protocol,
+    out: mpsc::Sender<Outgoing>,
+}
+
+/// A response in which nothing executed: the request did not parse or validate.
+fn is_request_error(resp: &Response) -> bool {
+    resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty())
+}
+
+impl Operation {
+    async fn run(self, schema: AppSchema, request: Request, generation: u64) {
+        let mut stream = schema.execute_stream(request);
+        let mut first = true;
+        while let Some(resp) = stream.next().await {
+            let msg = if first && is_request_error(&resp) && self.protocol == Protocol::TransportWs
+            {
+                // PROTOCOL.md: errors before execution end the operation with `error`.
+                let msg = json!({"type": "error", "id": self.id, "payload": resp.errors});
+                let _ = self.out.send(Outgoing::Send(text(msg))).await;
+                let _ = self.out.send(Outgoing::Done(self.id, generation)).await;
+                return;
+            } else {
+                let ty = match self.protocol {
+                    Protocol::TransportWs => "next",
+                    Protocol::Legacy => "data",
+                };
+                json!({"type": ty, "id": self.id, "payload": resp})
+            };
+            first = false;
+            if self.out.send(Outgoing::Send(text(msg))).await.is_err() {
+                return; // the connection is gone
+            }
+        }
+        let complete = json!({"type": "complete", "id": self.id});
+        let _ = self.out.send(Outgoing::Send(text(complete))).await;
+        let _ = self.out.send(Outgoing::Done(self.id, generation)).await;
+    }
+}

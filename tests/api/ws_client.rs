@@ -1,0 +1,146 @@
+//! A WebSocket client that speaks graphql-transport-ws or graphql-ws message by message.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::helpers::TestApp;
+
+pub const TRANSPORT: &str = "graphql-transport-ws";
+pub const LEGACY: &str = "graphql-ws";
+
+pub const EVENTS: &str = "subscription($room: ID) { reservationEvents(roomId: $room) {
+    kind at previousStart previousEnd previousRoom { id name }
+    reservation { id start end status title room { id name } } } }";
+
+pub struct WsClient {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// How a connection ended, as the client saw it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Closed {
+    pub code: u16,
+    pub reason: String,
+}
+
+impl WsClient {
+    pub async fn connect(app: &TestApp, protocol: Option<&str>) -> WsClient {
+        let mut req = format!("ws://{}/graphql", app.addr)
+            .into_client_request()
+            .unwrap();
+        if let Some(p) = protocol {
+            req.headers_mut()
+                .insert("Sec-WebSocket-Protocol", HeaderValue::from_str(p).unwrap());
+        }
+        let (ws, resp) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("WebSocket connects");
+        if let Some(p) = protocol {
+            assert_eq!(resp.headers()["sec-websocket-protocol"], p);
+        }
+        WsClient { ws }
+    }
+
+    /// Connects with graphql-transport-ws and completes the handshake.
+    pub async fn ready(app: &TestApp) -> WsClient {
+        let mut c = WsClient::connect(app, Some(TRANSPORT)).await;
+        c.send(json!({"type": "connection_init"})).await;
+        assert_eq!(c.recv().await["type"], "connection_ack");
+        c
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.send_text(&v.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, t: &str) {
+        self.ws.send(Message::text(t)).await.expect("sent");
+    }
+
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({"type": "subscribe", "id": id, "payload": {"query": query, "variables": variables}}))
+            .await;
+    }
+
+    /// The next protocol message (server keep-alives skipped), within 10 s.
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("a message within 10 s")
+                .expect("connection open")
+                .expect("a frame");
+            match msg {
+                Message::Text(t) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("JSON message");
+                    if v["type"] == "ka" || v["type"] == "ping" {
+                        continue;
+                    }
+                    return v;
+                }
+                Message::Close(frame) => panic!("closed while waiting for a message: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The `type` of the next text message, keep-alives included.
+    pub async fn recv_raw_type(&mut self) -> String {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("a message within 10 s")
+                .expect("connection open")
+                .expect("a frame");
+            if let Message::Text(t) = msg {
+                let v: Value = serde_json::from_str(t.as_str()).expect("JSON message");
+                return v["type"].as_str().unwrap_or_default().to_owned();
+            }
+        }
+    }
+
+    /// The next event of operation `id`, as its `reservationEvents` payload.
+    pub async fn event(&mut self, id: &str) -> Value {
+        let msg = self.recv().await;
+        assert_eq!(msg["id"], id, "{msg}");
+        assert!(msg["type"] == "next" || msg["type"] == "data", "{msg}");
+        assert!(msg["payload"].get("errors").is_none(), "{msg}");
+        msg["payload"]["data"]["reservationEvents"].clone()
+    }
+
+    /// Waits for the server to close the connection, within 10 s.
+    pub async fn closed(&mut self) -> Closed {
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("closed within 10 s");
+            match next {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return Closed {
+                        code: u16::from(frame.code),
+                        reason: frame.reason.to_string(),
+                    }
+                }
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => {
+                    return Closed {
+                        code: u16::from(CloseCode::Status),
+                        reason: String::new(),
+                    }
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
