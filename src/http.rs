@@ -187,17 +187,45 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             )
         }
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
-        Ok(batch) => batch,
-        Err(e) => {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                ty,
-                format!("the body is not a GraphQL request in JSON: {e}"),
-            )
+    let parsed = serde_json::from_slice::<serde_json::Value>(&body)
+        .map_err(|e| format!("the body is not JSON: {e}"))
+        .and_then(|v| {
+            check_params(&v)?;
+            serde_json::from_value::<BatchRequest>(v)
+                .map_err(|e| format!("the body is not a GraphQL request: {e}"))
+        });
+    match parsed {
+        Ok(batch) => batch_response(state.schema.execute_batch(batch).await, ty),
+        Err(message) => request_error(StatusCode::BAD_REQUEST, ty, message),
+    }
+}
+
+/// The GraphQL over HTTP request parameters: `query` a string (required), `operationName` a
+/// string, `variables` and `extensions` maps; each optional one may be null. A batch is a
+/// list of such requests.
+fn check_params(v: &serde_json::Value) -> Result<(), String> {
+    use serde_json::Value;
+    match v {
+        Value::Array(list) if !list.is_empty() => list.iter().try_for_each(check_params),
+        Value::Object(map) => {
+            if !matches!(map.get("query"), Some(Value::String(_))) {
+                return Err("the request needs a `query` string".into());
+            }
+            if !matches!(
+                map.get("operationName"),
+                None | Some(Value::Null | Value::String(_))
+            ) {
+                return Err("`operationName` must be a string or null".into());
+            }
+            for key in ["variables", "extensions"] {
+                if !matches!(map.get(key), None | Some(Value::Null | Value::Object(_))) {
+                    return Err(format!("`{key}` must be a map or null"));
+                }
+            }
+            Ok(())
         }
-    };
-    batch_response(state.schema.execute_batch(batch).await, ty)
+        _ => Err("the body must be a JSON object {query, variables, operationName}".into()),
+    }
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {

@@ -154,3 +154,66 @@ async fn root_redirects_to_graphiql_which_a_browser_gets() {
         .to_lowercase()
         .contains("graphiql"));
 }
+
+#[tokio::test]
+async fn invalid_request_parameters_are_http_400() {
+    let app = spawn_app().await;
+    for body in [
+        json!({"qeury": "{ rooms { id } }"}),
+        json!({"query": 42}),
+        json!({"query": "{ rooms { id } }", "variables": "x"}),
+        json!({"query": "{ rooms { id } }", "operationName": 1}),
+        json!({"query": "{ rooms { id } }", "extensions": [1]}),
+        json!("{ rooms { id } }"),
+    ] {
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{body}");
+        assert_refused(&resp.json::<Value>().await.unwrap(), "BAD_USER_INPUT");
+    }
+}
+
+#[tokio::test]
+async fn a_post_without_a_json_content_type_is_refused() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .body(r#"{"query": "{ rooms { id } }"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+}
+
+#[tokio::test]
+async fn request_errors_are_http_400_without_data_for_graphql_response_json() {
+    let app = spawn_app().await;
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .header(ACCEPT, "application/graphql-response+json")
+        .json(&json!({"query": "{ rooms { nope } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body.get("data").is_none(), "{body}");
+    assert_refused(&body, "BAD_USER_INPUT");
+    // A refusal by a resolver is not a request error: 200 with data null.
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .header(ACCEPT, "application/graphql-response+json")
+        .json(&json!({"query": "{ room(id: \"nope\") { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
