@@ -1,0 +1,468 @@
+//! Load driver: starts the release `roombook` (pinned to CPU 0 when `taskset` exists) and
+//! measures it over loopback. Prints numbers; asserts nothing about speed.
+//!
+//!     cargo bench --bench load                 # every workload
+//!     cargo bench --bench load -- subscribe    # some: subscribe book history list race memory
+//!
+//! Env: SUBSCRIBERS (1000), EVENTS (100), INTERVAL_MS (100), SECONDS (5), CONNS (32),
+//! PREFILL (100000).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Duration as Days, DurationRound, Utc};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::Message;
+
+const BOOK: &str = "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id } }";
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let bin = env!("CARGO_BIN_EXE_roombook");
+        let addr = format!("127.0.0.1:{port}");
+        let pinned = Command::new("taskset")
+            .arg("-V")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok();
+        let mut cmd = if pinned {
+            let mut c = Command::new("taskset");
+            c.args(["-c", "0", bin]);
+            c
+        } else {
+            Command::new(bin)
+        };
+        let child = cmd
+            .args(["--addr", &addr])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("roombook starts");
+        let server = Server {
+            child,
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .pool_max_idle_per_host(256)
+                .build()
+                .unwrap(),
+        };
+        for _ in 0..200 {
+            if server
+                .client
+                .get(format!("{}/healthz", server.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("roombook did not come up on {addr}");
+    }
+
+    async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.client
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    async fn room(&self, name: &str) -> String {
+        let v = self
+            .gql(
+                "mutation($n: String!) { createRoom(input: {name: $n, capacity: 10}) { id } }",
+                json!({"n": name}),
+            )
+            .await;
+        v["data"]["createRoom"]["id"]
+            .as_str()
+            .expect("room")
+            .to_owned()
+    }
+
+    async fn book(&self, room: &str, start: DateTime<Utc>, minutes: i64, title: &str) -> Value {
+        let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        self.gql(
+            BOOK,
+            json!({"i": {"roomId": room, "start": fmt(start), "end": fmt(start + Days::minutes(minutes)),
+                         "title": title, "organizerName": "Bench", "organizerEmail": "bench@example.com"}}),
+        )
+        .await
+    }
+
+    fn rss_mb(&self) -> f64 {
+        // The server is taskset's child when pinned: taskset execs, so the pid is the same.
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn origin() -> DateTime<Utc> {
+    (Utc::now() + Days::days(1))
+        .duration_trunc(Days::hours(1))
+        .unwrap()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+/// Books unique 30-minute slots from CONNS concurrent clients for SECONDS; returns ok/s.
+async fn book_rate(
+    server: &Arc<Server>,
+    rooms: &Arc<Vec<String>>,
+    offset_slots: u64,
+) -> (f64, u64) {
+    let conns = env_num("CONNS", 32);
+    let secs = env_num("SECONDS", 5);
+    let next = Arc::new(AtomicU64::new(offset_slots));
+    let ok = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let base = origin();
+    let tasks: Vec<_> = (0..conns)
+        .map(|_| {
+            let (server, rooms, next, ok, errors) = (
+                server.clone(),
+                rooms.clone(),
+                next.clone(),
+                ok.clone(),
+                errors.clone(),
+            );
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let room = &rooms[(n % rooms.len() as u64) as usize];
+                    let slot = n / rooms.len() as u64;
+                    let v = server
+                        .book(room, base + Days::minutes(30 * slot as i64), 30, "b")
+                        .await;
+                    if v["data"]["bookRoom"].is_object() {
+                        ok.fetch_add(1, Ordering::Relaxed)
+                    } else {
+                        errors.fetch_add(1, Ordering::Relaxed)
+                    };
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    futures_util::future::join_all(tasks).await;
+    let n = ok.load(Ordering::Relaxed);
+    (
+        n as f64 / started.elapsed().as_secs_f64(),
+        errors.load(Ordering::Relaxed),
+    )
+}
+
+async fn rooms(server: &Server, n: usize) -> Arc<Vec<String>> {
+    let mut v = Vec::new();
+    for i in 0..n {
+        v.push(server.room(&format!("bench-{i}")).await);
+    }
+    Arc::new(v)
+}
+
+async fn bench_book() {
+    let server = Arc::new(Server::start().await);
+    let rooms = rooms(&server, 10).await;
+    let (rate, errors) = book_rate(&server, &rooms, 0).await;
+    println!(
+        "book: {rate:.0} bookings/s (unique 30-min slots, 10 rooms, {} conns), {errors} refused",
+        env_num("CONNS", 32)
+    );
+}
+
+async fn bench_history() {
+    let prefill = env_num("PREFILL", 100_000);
+    let empty = {
+        let server = Arc::new(Server::start().await);
+        let rooms = rooms(&server, 10).await;
+        book_rate(&server, &rooms, 0).await.0
+    };
+    let server = Arc::new(Server::start().await);
+    let rooms = rooms(&server, 10).await;
+    let idle = server.rss_mb();
+    let t = Instant::now();
+    // Prefill through the API, CONNS at a time, until `prefill` are stored.
+    let next = Arc::new(AtomicU64::new(0));
+    let base = origin();
+    let tasks: Vec<_> = (0..env_num("CONNS", 32))
+        .map(|_| {
+            let (server, rooms, next) = (server.clone(), rooms.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= prefill {
+                        break;
+                    }
+                    let room = &rooms[(n % 10) as usize];
+                    server
+                        .book(room, base + Days::minutes(30 * (n / 10) as i64), 30, "p")
+                        .await;
+                }
+            })
+        })
+        .collect();
+    futures_util::future::join_all(tasks).await;
+    let full = server.rss_mb();
+    let (rate, _) = book_rate(&server, &rooms, prefill).await;
+    println!("history: prefilled {prefill} in {:.1}s; booking at 0: {empty:.0}/s, at {prefill}: {rate:.0}/s ({:.0}%)", t.elapsed().as_secs_f64(), 100.0 * rate / empty);
+    println!("memory: {idle:.1} MB resident idle, {full:.1} MB with {prefill} reservations");
+}
+
+async fn bench_memory_idle() {
+    let server = Server::start().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    println!("memory: {:.1} MB resident idle", server.rss_mb());
+}
+
+async fn bench_list() {
+    let server = Arc::new(Server::start().await);
+    let room = server.room("list").await;
+    let base = origin();
+    for i in 0..100 {
+        server
+            .book(&room, base + Days::minutes(30 * i), 30, "l")
+            .await;
+    }
+    let q = "query($r: ID, $f: DateTime) { reservations(roomId: $r, from: $f) { id start end title status } }";
+    let from = base.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(env_num("SECONDS", 5));
+    let tasks: Vec<_> = (0..env_num("CONNS", 32))
+        .map(|_| {
+            let (server, room, from, done) =
+                (server.clone(), room.clone(), from.clone(), done.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let v = server.gql(q, json!({"r": room, "f": from})).await;
+                    assert_eq!(
+                        v["data"]["reservations"].as_array().map(Vec::len),
+                        Some(100)
+                    );
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let t = Instant::now();
+    futures_util::future::join_all(tasks).await;
+    println!(
+        "list: {:.0} 100-row listings/s",
+        done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64()
+    );
+}
+
+async fn bench_race() {
+    let server = Arc::new(Server::start().await);
+    let room = server.room("race").await;
+    let base = origin();
+    let (rounds, racers) = (50, 50);
+    let mut exact = 0;
+    for r in 0..rounds {
+        let start = base + Days::hours(r);
+        let tries = (0..racers).map(|_| {
+            let (server, room) = (server.clone(), room.clone());
+            async move { server.book(&room, start, 30, "race").await }
+        });
+        let winners = futures_util::future::join_all(tries)
+            .await
+            .iter()
+            .filter(|v| v["data"]["bookRoom"].is_object())
+            .count();
+        if winners == 1 {
+            exact += 1
+        } else {
+            println!("race: round {r} had {winners} winners")
+        }
+    }
+    println!("race: {exact}/{rounds} rounds of {racers} concurrent same-slot bookings had exactly one winner");
+}
+
+async fn bench_subscribe() {
+    let subscribers = env_num("SUBSCRIBERS", 1000) as usize;
+    let events = env_num("EVENTS", 100) as usize;
+    let interval = Duration::from_millis(env_num("INTERVAL_MS", 100));
+    let server = Arc::new(Server::start().await);
+    let room = server.room("live").await;
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(subscribers);
+    let url = format!("{}/graphql", server.base.replace("http", "ws"));
+    let clients: Vec<_> = (0..subscribers).map(|_| {
+        let (url, ready_tx) = (url.clone(), ready_tx.clone());
+        tokio::spawn(async move {
+            let mut req = url.into_client_request().unwrap();
+            req.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+            let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("ws");
+            ws.send(Message::text(r#"{"type":"connection_init"}"#)).await.unwrap();
+            ws.send(Message::text(r#"{"type":"subscribe","id":"1","payload":{"query":"subscription { reservationEvents { kind at reservation { id title } } }"}}"#)).await.unwrap();
+            let mut got: Vec<Option<Instant>> = vec![None; events];
+            let mut ready = false;
+            let mut missed = 0u64;
+            while let Some(Ok(msg)) = ws.next().await {
+                let Message::Text(t) = msg else { continue };
+                let v: Value = serde_json::from_str(t.as_str()).unwrap_or(Value::Null);
+                if v["type"] == "next" {
+                    if let Some(m) = v["payload"]["errors"][0]["extensions"]["missedEvents"].as_u64() { missed += m; }
+                    let title = v["payload"]["data"]["reservationEvents"]["reservation"]["title"].as_str().unwrap_or_default();
+                    if title.starts_with("probe") && !ready {
+                        ready = true;
+                        let _ = ready_tx.send(()).await;
+                    }
+                    if let Some(i) = title.strip_prefix("ev-").and_then(|n| n.parse::<usize>().ok()) {
+                        if i < events { got[i] = Some(Instant::now()); }
+                        if i + 1 == events { break; }
+                    }
+                }
+            }
+            (got, missed)
+        })
+    }).collect();
+    // Every subscription is live once it has seen a probe booking: book probes until all have.
+    let base = origin();
+    let (mut ready, mut probe) = (0, 0i64);
+    while ready < subscribers {
+        server
+            .book(
+                &room,
+                base - Days::minutes(30 * (probe + 1)) + Days::days(300),
+                30,
+                &format!("probe-{probe}"),
+            )
+            .await;
+        probe += 1;
+        let until = tokio::time::Instant::now() + Duration::from_millis(300);
+        while ready < subscribers {
+            match tokio::time::timeout_at(until, ready_rx.recv()).await {
+                Ok(Some(())) => ready += 1,
+                _ => break,
+            }
+        }
+    }
+    let mut sent = Vec::with_capacity(events);
+    let mut answered = Vec::with_capacity(events);
+    for i in 0..events {
+        let t = Instant::now();
+        let v = server
+            .book(
+                &room,
+                base + Days::minutes(30 * i as i64),
+                30,
+                &format!("ev-{i}"),
+            )
+            .await;
+        assert!(v["data"]["bookRoom"].is_object(), "{v}");
+        sent.push(t);
+        answered.push(Instant::now());
+        tokio::time::sleep(interval).await;
+    }
+    let mut from_response = Vec::new();
+    let mut from_request = Vec::new();
+    let (mut missing, mut missed_total) = (0usize, 0u64);
+    for c in clients {
+        let (got, missed) = tokio::time::timeout(Duration::from_secs(30), c)
+            .await
+            .expect("subscribers finish")
+            .expect("task");
+        missed_total += missed;
+        for (i, g) in got.iter().enumerate() {
+            match g {
+                Some(at) => {
+                    from_response
+                        .push(at.saturating_duration_since(answered[i]).as_secs_f64() * 1e3);
+                    from_request.push(at.duration_since(sent[i]).as_secs_f64() * 1e3);
+                }
+                None => missing += 1,
+            }
+        }
+    }
+    from_response.sort_by(f64::total_cmp);
+    from_request.sort_by(f64::total_cmp);
+    println!(
+        "subscribe: {subscribers} subscribers x {events} events {} ms apart: delivered {}/{}, missed {missed_total}; \
+         booking response -> event p50 {:.1} ms p99 {:.1} ms max {:.1} ms; booking request -> event p50 {:.1} ms p99 {:.1} ms",
+        interval.as_millis(), from_response.len(), subscribers * events,
+        percentile(&from_response, 0.5), percentile(&from_response, 0.99), from_response.last().copied().unwrap_or(f64::NAN),
+        percentile(&from_request, 0.5), percentile(&from_request, 0.99),
+    );
+    if missing > 0 {
+        println!("subscribe: {missing} events never arrived");
+    }
+}
+
+fn main() {
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let runs = |name: &str| wanted.is_empty() || wanted.iter().any(|w| w == name);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        if runs("memory") {
+            bench_memory_idle().await;
+        }
+        if runs("book") {
+            bench_book().await;
+        }
+        if runs("list") {
+            bench_list().await;
+        }
+        if runs("race") {
+            bench_race().await;
+        }
+        if runs("subscribe") {
+            bench_subscribe().await;
+        }
+        if runs("history") {
+            bench_history().await;
+        }
+    });
+}
