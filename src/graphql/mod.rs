@@ -25,8 +25,9 @@ pub use subscription::Subscription;
 /// The schema type served by roombook.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-/// Limits on one operation, so no single request can exhaust the server.
-pub const MAX_DEPTH: usize = 12;
+/// Limits on one operation, so no single request can exhaust the server. 15 is the least
+/// depth that admits the introspection query GraphiQL and graphql-js clients send.
+pub const MAX_DEPTH: usize = 15;
 /// See [`MAX_DEPTH`].
 pub const MAX_COMPLEXITY: usize = 2_000;
 

@@ -217,3 +217,39 @@ async fn request_errors_are_http_400_without_data_for_graphql_response_json() {
         .unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test]
+async fn the_standard_introspection_query_is_within_the_limits() {
+    let app = spawn_app().await;
+    // graphql-js getIntrospectionQuery() with every option on: what GraphiQL sends.
+    let body = app
+        .graphql(include_str!("introspection.graphql"), json!({}))
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+    assert_eq!(
+        body["data"]["__schema"]["subscriptionType"]["name"],
+        "Subscription"
+    );
+}
+
+#[tokio::test]
+async fn a_query_nested_too_deep_is_refused() {
+    let app = spawn_app().await;
+    // rooms { reservations { room { ... id } } }: depth 2 + 2 per level.
+    let nested = |levels: usize| {
+        format!(
+            "{{ rooms {{ {} id {} }} }}",
+            "reservations { room { ".repeat(levels),
+            "} } ".repeat(levels)
+        )
+    };
+    let body = app.graphql(&nested(6), json!({})).await;
+    assert!(body.get("errors").is_none(), "depth 14 is fine: {body}");
+    let body = app.graphql(&nested(7), json!({})).await;
+    let err = assert_refused(&body, "BAD_USER_INPUT");
+    assert!(
+        err["message"].as_str().unwrap().contains("too deep"),
+        "{body}"
+    );
+}
