@@ -1,7 +1,6 @@
 //! HTTP routes: `/graphql` (POST, GET, GraphiQL, WebSocket), `/` and `/healthz`, with the GraphQL over
 //! HTTP rules for media types and status codes.
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::Bytes;
@@ -9,11 +8,12 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::graphiql;
 use crate::graphql::AppSchema;
 use crate::ws::{self, WsState};
 
@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
         .with_state(state)
@@ -228,11 +229,12 @@ fn check_params(v: &serde_json::Value) -> Result<(), String> {
     }
 }
 
+/// A browser's navigation: it asks for HTML and names no GraphQL response type.
 fn wants_html(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"))
+        .is_some_and(|a| a.contains("text/html") && !a.contains("json"))
 }
 
 /// The operation `request` would run is a mutation.
@@ -261,15 +263,9 @@ async fn graphql_get(
         return ws::upgrade(upgrade, state.schema.clone(), state.ws.clone());
     }
     let query = query.unwrap_or_default();
-    if query.is_empty() && wants_html(&headers) {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .title("roombook")
-                .finish(),
-        )
-        .into_response();
+    // A browser navigating here gets GraphiQL, opened on `?query=` if it names one.
+    if wants_html(&headers) {
+        return graphiql::page().into_response();
     }
     let Some(ty) = negotiate(&headers) else {
         return not_acceptable();

@@ -1,0 +1,106 @@
+//! GraphiQL, served entirely by roombook: the page at `GET /graphql` (for browsers) and its
+//! scripts and styles under `/graphiql/`, embedded in the binary (see assets/graphiql/README.md).
+
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+
+struct Asset {
+    name: &'static str,
+    content_type: &'static str,
+    body: &'static [u8],
+}
+
+macro_rules! asset {
+    ($name:literal, $ty:literal) => {
+        Asset {
+            name: $name,
+            content_type: $ty,
+            body: include_bytes!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/assets/graphiql/",
+                $name
+            )),
+        }
+    };
+}
+
+const ASSETS: &[Asset] = &[
+    asset!("graphiql.min.js", "text/javascript; charset=utf-8"),
+    asset!("graphiql.min.css", "text/css; charset=utf-8"),
+    asset!("react.production.min.js", "text/javascript; charset=utf-8"),
+    asset!(
+        "react-dom.production.min.js",
+        "text/javascript; charset=utf-8"
+    ),
+    asset!("graphql-ws.min.js", "text/javascript; charset=utf-8"),
+];
+
+/// `GET /graphiql/{file}`: one embedded asset.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    match ASSETS.iter().find(|a| a.name == file) {
+        Some(a) => (
+            [
+                (header::CONTENT_TYPE, a.content_type),
+                (header::CACHE_CONTROL, "public, max-age=86400"),
+            ],
+            a.body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// The query GraphiQL opens with: it works against an empty server.
+const DEFAULT_QUERY: &str = r#"# Welcome to roombook. Press the run button (or Ctrl-Enter).
+# The Docs pane (top left) shows every query, mutation and subscription.
+#
+# Try next:
+#   mutation { createRoom(input: {name: "Blue Room", capacity: 8}) { id name } }
+#   subscription { reservationEvents { kind at reservation { id start end room { name } } } }
+
+query Rooms {
+  rooms {
+    id
+    name
+    capacity
+  }
+}
+"#;
+
+/// The GraphiQL page. `?query=` opens with that operation instead of the default.
+pub fn page() -> Html<String> {
+    let default_query = serde_json::to_string(DEFAULT_QUERY).unwrap_or_else(|_| "\"\"".into());
+    Html(PAGE.replace("__DEFAULT_QUERY__", &default_query))
+}
+
+const PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>roombook · GraphiQL</title>
+  <link rel="stylesheet" href="/graphiql/graphiql.min.css">
+  <style>body { margin: 0; height: 100vh; } #graphiql { height: 100vh; }</style>
+</head>
+<body>
+  <div id="graphiql">Loading GraphiQL…</div>
+  <script src="/graphiql/react.production.min.js"></script>
+  <script src="/graphiql/react-dom.production.min.js"></script>
+  <script src="/graphiql/graphql-ws.min.js"></script>
+  <script src="/graphiql/graphiql.min.js"></script>
+  <script>
+    const http = new URL('/graphql', window.location.href).href;
+    const ws = http.replace(/^http/, 'ws');
+    const fetcher = GraphiQL.createFetcher({
+      url: http,
+      wsClient: graphqlWs.createClient({ url: ws, lazy: true }),
+    });
+    const params = new URLSearchParams(window.location.search);
+    const props = { fetcher, defaultQuery: __DEFAULT_QUERY__, defaultEditorToolsVisibility: true };
+    if (params.has('query')) props.query = params.get('query');
+    ReactDOM.createRoot(document.getElementById('graphiql')).render(React.createElement(GraphiQL, props));
+  </script>
+</body>
+</html>
+"#;
