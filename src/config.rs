@@ -6,7 +6,15 @@ use clap::{Args, Parser, Subcommand};
 
 /// roombook: a meeting-room reservation server speaking GraphQL.
 #[derive(Debug, Parser)]
-#[command(name = "roombook", version, about, long_about = None)]
+#[command(
+    name = "roombook",
+    version,
+    about,
+    long_about = None,
+    after_help = "Logs go to stdout, one line per request (method, path, GraphQL operation, status, \
+latency); RUST_LOG sets the level (default: info). Ctrl-C or SIGTERM stops accepting, closes \
+WebSockets, lets in-flight requests finish (at most 10 s) and exits 0."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -196,7 +196,12 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
                 .map_err(|e| format!("the body is not a GraphQL request: {e}"))
         });
     match parsed {
-        Ok(batch) => batch_response(state.schema.execute_batch(batch).await, ty),
+        Ok(batch) => {
+            if let BatchRequest::Single(request) = &batch {
+                record_operation(request);
+            }
+            batch_response(state.schema.execute_batch(batch).await, ty)
+        }
         Err(message) => request_error(StatusCode::BAD_REQUEST, ty, message),
     }
 }
@@ -235,6 +240,41 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/html") && !a.contains("json"))
+}
+
+/// Names the request's operation in the request's log line: its `operationName`, else the
+/// first operation's name, else its kind (`query`, `mutation`, `subscription`).
+fn record_operation(request: &Request) {
+    let span = tracing::Span::current();
+    match request.operation_name.as_deref() {
+        Some(name) => span.record("operation", name),
+        None => span.record("operation", operation_label(&request.query)),
+    };
+}
+
+/// A cheap look at the start of a document, without parsing it twice: the words before its
+/// first `{` or `(`, comments skipped.
+fn operation_label(query: &str) -> String {
+    let mut head = String::new();
+    for line in query.lines() {
+        let code = line.split('#').next().unwrap_or("");
+        match code.find(['{', '(']) {
+            Some(i) => {
+                head.push_str(&code[..i]);
+                break;
+            }
+            None => {
+                head.push_str(code);
+                head.push(' ');
+            }
+        }
+    }
+    let mut words = head.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("query" | "mutation" | "subscription"), Some(name)) => name.to_owned(),
+        (Some(kind @ ("query" | "mutation" | "subscription")), None) => kind.to_owned(),
+        _ => "query".to_owned(),
+    }
 }
 
 /// The operation `request` would run is a mutation.
@@ -280,6 +320,7 @@ async fn graphql_get(
             )
         }
     };
+    record_operation(&request);
     if is_mutation(&request) {
         let mut resp = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -301,6 +342,15 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
         h
+    }
+
+    #[test]
+    fn labels_operations_by_name_or_kind() {
+        assert_eq!(operation_label("mutation Book($i: X) { a }"), "Book");
+        assert_eq!(operation_label("# hi\n  query { a }"), "query");
+        assert_eq!(operation_label("{ rooms { id } }"), "query");
+        assert_eq!(operation_label("subscription Live{ a }"), "Live");
+        assert_eq!(operation_label("mutation { a }"), "mutation");
     }
 
     #[test]

@@ -1,0 +1,195 @@
+//! The binary as an operator meets it: help, bad input, signals, restarts.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::helpers::{at, code};
+
+const BIN: &str = env!("CARGO_BIN_EXE_roombook");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Running {
+    async fn start(args: &[&str]) -> Running {
+        let port = free_port();
+        let child = Command::new(BIN)
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while reqwest::get(format!("{base}/healthz")).await.is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Running { child, base }
+    }
+
+    async fn gql(&self, query: &str, variables: Value) -> Value {
+        reqwest::Client::new()
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Sends SIGTERM and returns the exit code.
+    fn terminate(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn help_explains_every_flag_and_its_environment_variable() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "--addr",
+        "ROOMBOOK_ADDR",
+        "--database",
+        "DATABASE_URL",
+        "--ws-init-timeout-ms",
+        "ROOMBOOK_WS_INIT_TIMEOUT_MS",
+        "--ws-keepalive-ms",
+        "ROOMBOOK_WS_KEEPALIVE_MS",
+        "RUST_LOG",
+        "print-schema",
+        "serve",
+    ] {
+        assert!(help.contains(needle), "--help mentions {needle}:\n{help}");
+    }
+}
+
+#[test]
+fn a_bad_flag_is_one_line_and_a_non_zero_exit() {
+    for args in [&["--bogus"][..], &["--addr", "not-an-address"]] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.starts_with("roombook: "), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn an_address_in_use_is_one_line_and_a_non_zero_exit() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Command::new(BIN)
+        .args(["--addr", &addr])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot listen on") && err.contains(&addr),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_exits_zero_and_a_file_database_keeps_what_was_acknowledged() {
+    let dir = std::env::temp_dir().join(format!("roombook-cli-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("rooms.db");
+    let db = db.to_str().unwrap();
+
+    let server = Running::start(&["--database", db]).await;
+    let room = server
+        .gql(
+            r#"mutation { createRoom(input: {name: "Kept", capacity: 3}) { id } }"#,
+            json!({}),
+        )
+        .await["data"]["createRoom"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let booked = server
+        .gql(
+            "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id } }",
+            json!({"i": {"roomId": room, "start": at(60), "end": at(120), "organizerName": "Ada", "organizerEmail": "ada@example.com"}}),
+        )
+        .await;
+    let id = booked["data"]["bookRoom"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(server.terminate(), Some(0), "SIGTERM exits 0");
+
+    let again = Running::start(&["--database", db]).await;
+    let body = again
+        .gql(
+            "query($id: ID!) { reservation(id: $id) { id room { name } } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["reservation"]["room"]["name"], "Kept",
+        "{body}"
+    );
+    // The rules hold across the restart too.
+    let body = again
+        .gql(
+            "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id } }",
+            json!({"i": {"roomId": room, "start": at(90), "end": at(100), "organizerName": "Bo", "organizerEmail": "bo@example.com"}}),
+        )
+        .await;
+    assert_eq!(code(&body), Some("OVERLAP"));
+    assert_eq!(again.terminate(), Some(0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_in_memory_default_starts_empty_each_time() {
+    let server = Running::start(&[]).await;
+    server
+        .gql(
+            r#"mutation { createRoom(input: {name: "Gone", capacity: 3}) { id } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(server.terminate(), Some(0));
+    let again = Running::start(&[]).await;
+    assert_eq!(
+        again.gql("{ rooms { id } }", json!({})).await["data"]["rooms"],
+        json!([])
+    );
+    again.terminate();
+}
