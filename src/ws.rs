@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use async_graphql::{Request, Response};
+use async_graphql::Request;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response as HttpResponse;
 use futures_util::StreamExt;
@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::graphql::AppSchema;
+use crate::graphql::{fill_codes, is_request_error, AppSchema};
 
 /// The two subprotocols, as named in `Sec-WebSocket-Protocol`.
 pub const TRANSPORT_WS: &str = "graphql-transport-ws";
@@ -414,18 +414,12 @@ struct Operation {
     out: mpsc::Sender<Outgoing>,
 }
 
-/// A response in which nothing executed: the request did not parse or validate.
-fn is_request_error(resp: &Response) -> bool {
-    resp.data == async_graphql::Value::Null
-        && !resp.errors.is_empty()
-        && resp.errors.iter().all(|e| e.path.is_empty())
-}
-
 impl Operation {
     async fn run(self, schema: AppSchema, request: Request, generation: u64) {
         let mut stream = schema.execute_stream(request);
         let mut first = true;
-        while let Some(resp) = stream.next().await {
+        while let Some(mut resp) = stream.next().await {
+            fill_codes(&mut resp);
             let msg = if first && is_request_error(&resp) && self.protocol == Protocol::TransportWs
             {
                 // PROTOCOL.md: errors before execution end the operation with `error`.

@@ -1,26 +1,13 @@
 //! Gives every error an `extensions.code`: async-graphql's own parse, validation and input
-//! coercion errors carry none, and API.md promises one on every refusal.
+//! coercion errors carry none, and API.md promises one on every refusal. Applied to responses
+//! as they leave the server (HTTP and WebSocket), not as a schema extension: an extension
+//! would put a hook on the resolution of every field.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe,
-};
 use async_graphql::{Response, ServerError};
-use futures_util::stream::{BoxStream, StreamExt};
 
-/// The schema extension that fills in missing codes with `BAD_USER_INPUT`.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-fn fill(mut response: Response) -> Response {
+/// Sets `BAD_USER_INPUT` on every error of `response` that has no code.
+pub fn fill_codes(response: &mut Response) {
     response.errors.iter_mut().for_each(fill_one);
-    response
 }
 
 fn fill_one(error: &mut ServerError) {
@@ -32,18 +19,10 @@ fn fill_one(error: &mut ServerError) {
     }
 }
 
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        fill(next.run(ctx).await)
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream).map(fill).boxed()
-    }
+/// A response in which nothing executed: the request did not parse, validate or coerce its
+/// variables (errors without a path, no data).
+pub fn is_request_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
 }

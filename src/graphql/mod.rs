@@ -1,6 +1,7 @@
 //! The GraphQL schema: its builder, its SDL, and the helpers its resolvers share.
 
 mod codes;
+mod documents;
 mod loaders;
 mod mutation;
 mod query;
@@ -16,6 +17,8 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::error::Error;
+pub use codes::{fill_codes, is_request_error};
+pub use documents::{selected_operation, Documents};
 pub use loaders::RoomLoader;
 pub use mutation::Mutation;
 pub use query::Query;
@@ -35,7 +38,6 @@ fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query, Mutation, Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .extension(codes::ErrorCodes)
 }
 
 /// The schema over `db`, with its loaders.
