@@ -42,6 +42,7 @@ pub fn build(config: &ServeConfig) -> Result<App> {
     let router = http::router(AppState {
         schema,
         ws: ws.clone(),
+        documents: Default::default(),
     });
     let router = with_request_log(router);
     Ok(App { router, db, ws })

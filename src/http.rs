@@ -1,7 +1,7 @@
 //! HTTP routes: `/graphql` (POST, GET, GraphiQL, WebSocket), `/` and `/healthz`, with the GraphQL over
 //! HTTP rules for media types and status codes.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::Bytes;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -12,9 +12,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use std::sync::Arc;
 
 use crate::graphiql;
-use crate::graphql::AppSchema;
+use crate::graphql::{fill_codes, is_request_error, selected_operation, AppSchema, Documents};
 use crate::ws::{self, WsState};
 
 /// Largest request body accepted, in bytes.
@@ -25,6 +26,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 pub struct AppState {
     pub schema: AppSchema,
     pub ws: WsState,
+    /// Parsed operations by query text.
+    pub documents: Arc<Documents>,
 }
 
 /// The routes of roombook over `state`.
@@ -114,10 +117,9 @@ fn request_error(status: StatusCode, ty: MediaType, message: impl Into<String>) 
 
 /// Serializes one response; a request error (parse, validation, variables: no field ran)
 /// carries no `data`, and with `application/graphql-response+json` gets HTTP 400.
-fn graphql_response(resp: async_graphql::Response, ty: MediaType) -> Response {
-    let request_error = resp.data == async_graphql::Value::Null
-        && !resp.errors.is_empty()
-        && resp.errors.iter().all(|e| e.path.is_empty());
+fn graphql_response(mut resp: async_graphql::Response, ty: MediaType) -> Response {
+    fill_codes(&mut resp);
+    let request_error = is_request_error(&resp);
     let mut value = serde_json::to_value(&resp).unwrap_or_else(|e| {
         tracing::error!(error = %e, "serializing a response");
         json!({"errors": [{"message": "internal error", "extensions": {"code": "INTERNAL"}}]})
@@ -139,7 +141,8 @@ fn graphql_response(resp: async_graphql::Response, ty: MediaType) -> Response {
 fn batch_response(resp: BatchResponse, ty: MediaType) -> Response {
     match resp {
         BatchResponse::Single(r) => graphql_response(r, ty),
-        BatchResponse::Batch(list) => {
+        BatchResponse::Batch(mut list) => {
+            list.iter_mut().for_each(fill_codes);
             let value = serde_json::to_value(&list).unwrap_or_else(|e| {
                 tracing::error!(error = %e, "serializing a batch response");
                 json!([])
@@ -196,9 +199,15 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
                 .map_err(|e| format!("the body is not a GraphQL request: {e}"))
         });
     match parsed {
-        Ok(batch) => {
-            if let BatchRequest::Single(request) = &batch {
-                record_operation(request);
+        Ok(mut batch) => {
+            match &mut batch {
+                BatchRequest::Single(request) => {
+                    state.documents.prepare(request);
+                    record_operation(request);
+                }
+                BatchRequest::Batch(list) => list.iter_mut().for_each(|r| {
+                    state.documents.prepare(r);
+                }),
             }
             batch_response(state.schema.execute_batch(batch).await, ty)
         }
@@ -242,55 +251,29 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("text/html") && !a.contains("json"))
 }
 
-/// Names the request's operation in the request's log line: its `operationName`, else the
-/// first operation's name, else its kind (`query`, `mutation`, `subscription`).
-fn record_operation(request: &Request) {
-    let span = tracing::Span::current();
-    match request.operation_name.as_deref() {
-        Some(name) => span.record("operation", name),
-        None => span.record("operation", operation_label(&request.query)),
+/// Names the request's operation in the request's log line: its name, else its kind.
+/// Reads the document `Documents::prepare` left in the request; parses nothing.
+fn record_operation(request: &mut Request) {
+    let name = request.operation_name.clone();
+    let label = match request.parsed_query() {
+        Ok(doc) => match selected_operation(doc, name.as_deref()) {
+            Some((Some(op), _)) => op.to_owned(),
+            Some((None, ty)) => name.unwrap_or_else(|| ty.to_string()),
+            None => name.unwrap_or_default(),
+        },
+        Err(_) => name.unwrap_or_default(),
     };
-}
-
-/// A cheap look at the start of a document, without parsing it twice: the words before its
-/// first `{` or `(`, comments skipped.
-fn operation_label(query: &str) -> String {
-    let mut head = String::new();
-    for line in query.lines() {
-        let code = line.split('#').next().unwrap_or("");
-        match code.find(['{', '(']) {
-            Some(i) => {
-                head.push_str(&code[..i]);
-                break;
-            }
-            None => {
-                head.push_str(code);
-                head.push(' ');
-            }
-        }
-    }
-    let mut words = head.split_whitespace();
-    match (words.next(), words.next()) {
-        (Some("query" | "mutation" | "subscription"), Some(name)) => name.to_owned(),
-        (Some(kind @ ("query" | "mutation" | "subscription")), None) => kind.to_owned(),
-        _ => "query".to_owned(),
-    }
+    tracing::Span::current().record("operation", label);
 }
 
 /// The operation `request` would run is a mutation.
-fn is_mutation(request: &Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return false; // executing it reports the syntax error
-    };
-    let ty = match (&doc.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        _ => None,
-    };
-    ty == Some(OperationType::Mutation)
+fn is_mutation(request: &mut Request) -> bool {
+    let name = request.operation_name.clone();
+    request
+        .parsed_query()
+        .ok()
+        .and_then(|doc| selected_operation(doc, name.as_deref()))
+        .is_some_and(|(_, ty)| ty == OperationType::Mutation)
 }
 
 async fn graphql_get(
@@ -310,7 +293,7 @@ async fn graphql_get(
     let Some(ty) = negotiate(&headers) else {
         return not_acceptable();
     };
-    let request = match async_graphql::http::parse_query_string(&query) {
+    let mut request = match async_graphql::http::parse_query_string(&query) {
         Ok(request) => request,
         Err(e) => {
             return request_error(
@@ -320,8 +303,9 @@ async fn graphql_get(
             )
         }
     };
-    record_operation(&request);
-    if is_mutation(&request) {
+    state.documents.prepare(&mut request);
+    record_operation(&mut request);
+    if is_mutation(&mut request) {
         let mut resp = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             ty,
@@ -342,15 +326,6 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
         h
-    }
-
-    #[test]
-    fn labels_operations_by_name_or_kind() {
-        assert_eq!(operation_label("mutation Book($i: X) { a }"), "Book");
-        assert_eq!(operation_label("# hi\n  query { a }"), "query");
-        assert_eq!(operation_label("{ rooms { id } }"), "query");
-        assert_eq!(operation_label("subscription Live{ a }"), "Live");
-        assert_eq!(operation_label("mutation { a }"), "mutation");
     }
 
     #[test]

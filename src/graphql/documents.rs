@@ -1,0 +1,118 @@
+//! Parsed operations, kept by query text: clients send the same few operations over and over,
+//! and parsing one costs more than the database work of a booking (measured: README,
+//! Performance). async-graphql executes a request's pre-parsed document as is.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::Request;
+
+/// A bounded cache of parsed documents. When full it starts over, so its size never grows
+/// past `capacity` documents of at most `MAX_QUERY_BYTES` each.
+pub struct Documents {
+    docs: Mutex<HashMap<String, ExecutableDocument>>,
+    capacity: usize,
+}
+
+impl Documents {
+    /// Longer query texts are parsed each time, never kept.
+    pub const MAX_QUERY_BYTES: usize = 8 * 1024;
+
+    pub fn new(capacity: usize) -> Self {
+        Documents {
+            docs: Mutex::new(HashMap::new()),
+            capacity,
+        }
+    }
+
+    /// Gives `request` its parsed document, from the cache or freshly parsed (and then kept).
+    /// A query that does not parse is left for execution to report.
+    pub fn prepare<'r>(&self, request: &'r mut Request) -> Option<&'r ExecutableDocument> {
+        let cacheable = request.query.len() <= Self::MAX_QUERY_BYTES;
+        if cacheable {
+            let cached = self.lock().get(&request.query).cloned();
+            if let Some(doc) = cached {
+                request.set_parsed_query(doc);
+                return request.parsed_query().ok();
+            }
+        }
+        let doc = request.parsed_query().ok()?.clone();
+        if cacheable {
+            let mut docs = self.lock();
+            if docs.len() >= self.capacity {
+                docs.clear();
+            }
+            docs.insert(request.query.clone(), doc);
+        }
+        request.parsed_query().ok()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecutableDocument>> {
+        // The map holds no invariant a panic could break: recover from poisoning.
+        self.docs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Default for Documents {
+    fn default() -> Self {
+        Documents::new(512)
+    }
+}
+
+/// The operation of `doc` that `operation_name` selects (or the only one), if any.
+pub fn selected_operation<'d>(
+    doc: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(Option<&'d str>, OperationType)> {
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some((None, op.node.ty)),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .get_key_value(name)
+            .map(|(n, op)| (Some(n.as_str()), op.node.ty)),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
+            .iter()
+            .next()
+            .map(|(n, op)| (Some(n.as_str()), op.node.ty)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cached_document_is_the_parsed_query() {
+        let docs = Documents::new(2);
+        let mut first = Request::new("query Q { rooms { id } }");
+        let parsed = docs.prepare(&mut first).cloned().unwrap();
+        let mut again = Request::new("query Q { rooms { id } }");
+        assert_eq!(
+            format!("{:?}", docs.prepare(&mut again).unwrap()),
+            format!("{parsed:?}")
+        );
+        assert!(matches!(
+            selected_operation(&parsed, None),
+            Some((Some("Q"), OperationType::Query))
+        ));
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_capacity() {
+        let docs = Documents::new(2);
+        for i in 0..5 {
+            docs.prepare(&mut Request::new(format!(
+                "query Q{i} {{ rooms {{ id }} }}"
+            )));
+            assert!(docs.lock().len() <= 2);
+        }
+        assert!(docs.prepare(&mut Request::new("{ rooms { ")).is_none());
+        let long = format!(
+            "{{ rooms {{ id }} }} # {}",
+            "x".repeat(Documents::MAX_QUERY_BYTES)
+        );
+        assert!(docs.prepare(&mut Request::new(long.clone())).is_some());
+        assert!(!docs.lock().contains_key(&long));
+    }
+}
