@@ -33,16 +33,18 @@ pub struct App {
 /// Opens the database of `config` and builds the router around it.
 pub fn build(config: &ServeConfig) -> Result<App> {
     let db = Db::open(&config.database, EventBus::default())?;
-    let schema = graphql::build(db.clone());
+    let schema = graphql::build(db.clone(), &config.limits);
     let ws = WsState::new(WsConfig {
         init_timeout: Duration::from_millis(config.ws_init_timeout_ms),
         keepalive: Duration::from_millis(config.ws_keepalive_ms.max(1)),
+        max_aliases: config.limits.max_aliases,
         ..WsConfig::default()
     });
     let router = http::router(AppState {
         schema,
         ws: ws.clone(),
         documents: Default::default(),
+        limits: config.limits.clone(),
     });
     let router = with_request_log(router);
     Ok(App { router, db, ws })

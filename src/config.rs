@@ -47,6 +47,50 @@ pub struct ServeConfig {
     /// Milliseconds between the server's keep-alive pings on WebSocket connections.
     #[arg(long, env = "ROOMBOOK_WS_KEEPALIVE_MS", default_value_t = 15_000)]
     pub ws_keepalive_ms: u64,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// What one client may ask of the server at once (OWASP's GraphQL cheat sheet). The defaults
+/// let every operation of README.md and API.md, and GraphiQL's introspection, through.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Deepest nesting of selections in one operation (15 admits the standard introspection
+    /// query).
+    #[arg(long, env = "ROOMBOOK_MAX_DEPTH", default_value_t = 15)]
+    pub max_depth: usize,
+    /// Highest complexity of one operation (each field counts 1).
+    #[arg(long, env = "ROOMBOOK_MAX_COMPLEXITY", default_value_t = 1_000)]
+    pub max_complexity: usize,
+    /// Most aliased fields in one operation.
+    #[arg(long, env = "ROOMBOOK_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+    /// Most operations in one batched POST.
+    #[arg(long, env = "ROOMBOOK_MAX_BATCH", default_value_t = 10)]
+    pub max_batch: usize,
+    /// Largest request body in bytes; larger ones get HTTP 413.
+    #[arg(long, env = "ROOMBOOK_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+    /// Most items one list field returns; a query that would return more is refused.
+    #[arg(long, env = "ROOMBOOK_MAX_LIST", default_value_t = 5_000)]
+    pub max_list: usize,
+    /// Milliseconds an HTTP request may take before it is answered with 408.
+    #[arg(long, env = "ROOMBOOK_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 15,
+            max_complexity: 1_000,
+            max_aliases: 30,
+            max_batch: 10,
+            max_body_bytes: 64 * 1024,
+            max_list: 5_000,
+            request_timeout_ms: 10_000,
+        }
+    }
 }
 
 impl Default for ServeConfig {
@@ -56,6 +100,7 @@ impl Default for ServeConfig {
             database: ":memory:".into(),
             ws_init_timeout_ms: 3_000,
             ws_keepalive_ms: 15_000,
+            limits: Limits::default(),
         }
     }
 }

@@ -14,12 +14,17 @@ use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
 
-use crate::graphiql;
-use crate::graphql::{fill_codes, is_request_error, selected_operation, AppSchema, Documents};
-use crate::ws::{self, WsState};
+use std::time::Duration;
 
-/// Largest request body accepted, in bytes.
-pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Limits;
+use crate::graphiql;
+use crate::graphql::{
+    count_aliases, fill_codes, is_request_error, selected_operation, AppSchema, Documents,
+};
+use crate::ws::too_many_aliases;
+use crate::ws::{self, WsState};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -28,16 +33,24 @@ pub struct AppState {
     pub ws: WsState,
     /// Parsed operations by query text.
     pub documents: Arc<Documents>,
+    pub limits: Limits,
 }
 
 /// The routes of roombook over `state`.
 pub fn router(state: AppState) -> Router {
+    let body_limit = state.limits.max_body_bytes;
+    let timeout = Duration::from_millis(state.limits.request_timeout_ms);
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(healthz))
-        .layer(DefaultBodyLimit::max(DEFAULT_BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(body_limit))
+        // A WebSocket is upgraded within this time and then lives on outside it.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
         .with_state(state)
 }
 
@@ -125,6 +138,9 @@ fn graphql_response(mut resp: async_graphql::Response, ty: MediaType) -> Respons
         json!({"errors": [{"message": "internal error", "extensions": {"code": "INTERNAL"}}]})
     });
     let status = if request_error {
+        if let Some(first) = resp.errors.first() {
+            tracing::info!(error = %first.message, "request refused");
+        }
         if let Some(obj) = value.as_object_mut() {
             obj.remove("data");
         }
@@ -200,19 +216,44 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
         });
     match parsed {
         Ok(mut batch) => {
-            match &mut batch {
-                BatchRequest::Single(request) => {
-                    state.documents.prepare(request);
-                    record_operation(request);
+            if let BatchRequest::Batch(list) = &batch {
+                if list.len() > state.limits.max_batch {
+                    let message = format!(
+                        "the batch has {} operations; at most {} are allowed",
+                        list.len(),
+                        state.limits.max_batch
+                    );
+                    tracing::info!(%message, "request refused");
+                    return request_error(StatusCode::BAD_REQUEST, ty, message);
                 }
-                BatchRequest::Batch(list) => list.iter_mut().for_each(|r| {
-                    state.documents.prepare(r);
-                }),
+            }
+            for request in batch.iter_mut() {
+                if let Err(message) = prepare(&state, request) {
+                    return graphql_response(refusal(message), ty);
+                }
+            }
+            if let BatchRequest::Single(request) = &mut batch {
+                record_operation(request);
             }
             batch_response(state.schema.execute_batch(batch).await, ty)
         }
         Err(message) => request_error(StatusCode::BAD_REQUEST, ty, message),
     }
+}
+
+/// Parses `request` (through the cache) and checks the limits that validation does not:
+/// aliases. A document that does not parse is left for execution to report.
+fn prepare(state: &AppState, request: &mut Request) -> Result<(), String> {
+    let aliases = state.documents.prepare(request).map_or(0, count_aliases);
+    if aliases > state.limits.max_aliases {
+        return Err(too_many_aliases(aliases, state.limits.max_aliases));
+    }
+    Ok(())
+}
+
+/// A request error: nothing ran.
+fn refusal(message: String) -> async_graphql::Response {
+    async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(message, None)])
 }
 
 /// The GraphQL over HTTP request parameters: `query` a string (required), `operationName` a
@@ -303,7 +344,9 @@ async fn graphql_get(
             )
         }
     };
-    state.documents.prepare(&mut request);
+    if let Err(message) = prepare(&state, &mut request) {
+        return graphql_response(refusal(message), ty);
+    }
     record_operation(&mut request);
     if is_mutation(&mut request) {
         let mut resp = request_error(

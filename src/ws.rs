@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::graphql::{fill_codes, is_request_error, AppSchema};
+use crate::graphql::{count_aliases, fill_codes, is_request_error, AppSchema};
 
 /// The two subprotocols, as named in `Sec-WebSocket-Protocol`.
 pub const TRANSPORT_WS: &str = "graphql-transport-ws";
@@ -37,6 +37,8 @@ pub struct WsConfig {
     pub max_operations: usize,
     /// Largest message accepted, in bytes.
     pub max_message_bytes: usize,
+    /// Most aliased fields in one operation.
+    pub max_aliases: usize,
 }
 
 impl Default for WsConfig {
@@ -46,6 +48,7 @@ impl Default for WsConfig {
             keepalive: Duration::from_secs(15),
             max_operations: 100,
             max_message_bytes: 64 * 1024,
+            max_aliases: 30,
         }
     }
 }
@@ -377,12 +380,20 @@ impl Connection {
         }
     }
 
-    fn start(&mut self, id: String, request: Request) {
-        if self.operations.len() >= self.state.config.max_operations {
-            let message = format!(
+    fn start(&mut self, id: String, mut request: Request) {
+        let aliases = request.parsed_query().map(count_aliases).unwrap_or(0);
+        let refusal = if self.operations.len() >= self.state.config.max_operations {
+            Some(format!(
                 "too many operations on this connection (at most {}); complete one first",
                 self.state.config.max_operations
-            );
+            ))
+        } else if aliases > self.state.config.max_aliases {
+            Some(too_many_aliases(aliases, self.state.config.max_aliases))
+        } else {
+            None
+        };
+        if let Some(message) = refusal {
+            tracing::info!(%message, "WebSocket operation refused");
             let errors = json!([{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]);
             let msg = match self.protocol {
                 Protocol::TransportWs => json!({"type": "error", "id": id, "payload": errors}),
@@ -405,6 +416,11 @@ impl Connection {
             .spawn(op.run(self.schema.clone(), request, generation));
         self.operations.insert(id, (generation, handle));
     }
+}
+
+/// The refusal of an operation with `n` aliases where `max` are allowed.
+pub fn too_many_aliases(n: usize, max: usize) -> String {
+    format!("the operation has {n} aliases; at most {max} are allowed")
 }
 
 /// One running operation of a connection.

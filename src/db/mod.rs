@@ -138,13 +138,14 @@ impl Db {
         .await
     }
 
-    /// Rooms of at least `min_capacity`, sorted by name.
-    pub async fn rooms(&self, min_capacity: Option<i32>) -> Result<Vec<Room>> {
+    /// Rooms of at least `min_capacity`, sorted by name; more than `max` is refused.
+    pub async fn rooms(&self, min_capacity: Option<i32>, max: usize) -> Result<Vec<Room>> {
         self.interact(move |conn| {
-            RoomRow::list_by_name(conn, min_capacity)?
-                .into_iter()
-                .map(room_from_row)
-                .collect()
+            let (rows, more) = RoomRow::list_by_name(conn, min_capacity, max)?;
+            if more {
+                return Err(too_many("rooms", max, "use minCapacity to narrow them"));
+            }
+            rows.into_iter().map(room_from_row).collect()
         })
         .await
     }
@@ -162,11 +163,12 @@ impl Db {
     }
 
     /// Rooms of at least `min_capacity` with no CONFIRMED reservation overlapping `slot`,
-    /// sorted by capacity then name.
+    /// sorted by capacity then name; more than `max` is refused.
     pub async fn available_rooms(
         &self,
         slot: Slot,
         min_capacity: Option<i32>,
+        max: usize,
     ) -> Result<Vec<Room>> {
         let (start, end) = (
             domain::to_micros(slot.start()),
@@ -176,6 +178,9 @@ impl Db {
             let mut free = Vec::new();
             for row in RoomRow::list_by_capacity(conn, min_capacity)? {
                 if ReservationRow::conflict(conn, &row.id, start, end, None)?.is_none() {
+                    if free.len() == max {
+                        return Err(too_many("rooms", max, "use minCapacity to narrow them"));
+                    }
                     free.push(room_from_row(row)?);
                 }
             }
@@ -194,12 +199,13 @@ impl Db {
     }
 
     /// Reservations overlapping `window`, sorted by start; only CONFIRMED ones unless
-    /// `include_cancelled`. An unknown `room_id` is `NOT_FOUND`.
+    /// `include_cancelled`. An unknown `room_id` is `NOT_FOUND`; more than `max` is refused.
     pub async fn reservations(
         &self,
         window: Window,
         room_id: Option<Uuid>,
         include_cancelled: bool,
+        max: usize,
     ) -> Result<Vec<Reservation>> {
         self.interact(move |conn| {
             let room = room_id.map(|id| id.to_string());
@@ -214,10 +220,15 @@ impl Db {
                 from: domain::to_micros(window.from),
                 to: domain::to_micros(window.to),
             };
-            ReservationRow::list(conn, &filter)?
-                .into_iter()
-                .map(reservation_from_row)
-                .collect()
+            let (rows, more) = ReservationRow::list(conn, &filter, max)?;
+            if more {
+                return Err(too_many(
+                    "reservations",
+                    max,
+                    "ask for a shorter window or one room",
+                ));
+            }
+            rows.into_iter().map(reservation_from_row).collect()
         })
         .await
     }
@@ -348,6 +359,13 @@ fn event(
         previous,
         at,
     }
+}
+
+/// A list longer than a client may ask for at once.
+fn too_many(what: &str, max: usize, hint: &str) -> Error {
+    Error::BadUserInput(format!(
+        "more than {max} {what} match; at most {max} are returned at once: {hint}"
+    ))
 }
 
 fn room_not_found(id: &str) -> Error {

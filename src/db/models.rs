@@ -6,6 +6,31 @@ use diesel::sqlite::Sqlite;
 
 use super::schema::{reservations, rooms};
 
+/// At most `max` rows of `query`, and whether there were more; read without a `LIMIT` (see
+/// [`first_row`]).
+fn at_most<'q, Q, U>(
+    query: Q,
+    max: usize,
+    conn: &mut SqliteConnection,
+) -> QueryResult<(Vec<U>, bool)>
+where
+    Q: diesel::query_dsl::methods::LoadQuery<
+        'q,
+        SqliteConnection,
+        U,
+        diesel::connection::DefaultLoadingMode,
+    >,
+    U: 'q,
+{
+    let mut rows = query
+        .load_iter(conn)?
+        .take(max.saturating_add(1))
+        .collect::<QueryResult<Vec<U>>>()?;
+    let more = rows.len() > max;
+    rows.truncate(max);
+    Ok((rows, more))
+}
+
 /// The first row of `query`, if any, read without a `LIMIT`.
 ///
 /// diesel's `.first()` binds `LIMIT ?`, and SQLite re-prepares a statement with a bound LIMIT
@@ -62,16 +87,17 @@ impl RoomRow {
             .load(conn)
     }
 
-    /// All rooms of at least `min_capacity`, by name.
+    /// Up to `max` rooms of at least `min_capacity`, by name, and whether there were more.
     pub fn list_by_name(
         conn: &mut SqliteConnection,
         min_capacity: Option<i32>,
-    ) -> QueryResult<Vec<RoomRow>> {
-        rooms::table
+        max: usize,
+    ) -> QueryResult<(Vec<RoomRow>, bool)> {
+        let query = rooms::table
             .filter(rooms::capacity.ge(min_capacity.unwrap_or(i32::MIN)))
             .order((rooms::name.asc(), rooms::id.asc()))
-            .select(RoomRow::as_select())
-            .load(conn)
+            .select(RoomRow::as_select());
+        at_most(query, max, conn)
     }
 
     /// All rooms of at least `min_capacity`, by capacity then name.
@@ -183,9 +209,14 @@ impl ReservationRow {
 
     /// Reservations overlapping `[from, to)`, by start. A reservation reaching into the window
     /// starts at most `longest` before it, so the index range scanned is bounded by the window.
-    pub fn list(conn: &mut SqliteConnection, f: &ListFilter<'_>) -> QueryResult<Vec<Self>> {
+    /// Up to `max` of them, and whether there were more.
+    pub fn list(
+        conn: &mut SqliteConnection,
+        f: &ListFilter<'_>,
+        max: usize,
+    ) -> QueryResult<(Vec<Self>, bool)> {
         let longest = Self::longest(conn)?;
-        Self::list_query(f, longest).load(conn)
+        at_most(Self::list_query(f, longest), max, conn)
     }
 
     fn list_query<'a>(

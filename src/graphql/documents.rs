@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use async_graphql::Request;
 
 /// A bounded cache of parsed documents. When full it starts over, so its size never grows
@@ -78,6 +80,33 @@ pub fn selected_operation<'d>(
     }
 }
 
+/// How many fields of `doc` carry an alias (each fragment counted once, where it is defined).
+pub fn count_aliases(doc: &ExecutableDocument) -> usize {
+    fn in_set(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => {
+                    usize::from(f.node.alias.is_some()) + in_set(&f.node.selection_set.node)
+                }
+                Selection::InlineFragment(f) => in_set(&f.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let operations: usize = doc
+        .operations
+        .iter()
+        .map(|(_, op)| in_set(&op.node.selection_set.node))
+        .sum();
+    let fragments: usize = doc
+        .fragments
+        .values()
+        .map(|f| in_set(&f.node.selection_set.node))
+        .sum();
+    operations + fragments
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,6 +125,16 @@ mod tests {
             selected_operation(&parsed, None),
             Some((Some("Q"), OperationType::Query))
         ));
+    }
+
+    #[test]
+    fn counts_aliases_in_operations_and_fragments() {
+        let mut r = Request::new(
+            "query { a: rooms { id } b: rooms { n: name ...F } ... on Query { c: rooms { id } } }
+             fragment F on Room { x: id y: id }",
+        );
+        let doc = Documents::new(1).prepare(&mut r).cloned().unwrap();
+        assert_eq!(count_aliases(&doc), 6);
     }
 
     #[test]

@@ -15,10 +15,11 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ErrorExtensions, Schema, SchemaBuilder, ID};
 use uuid::Uuid;
 
+use crate::config::Limits;
 use crate::db::Db;
 use crate::error::Error;
 pub use codes::{fill_codes, is_request_error};
-pub use documents::{selected_operation, Documents};
+pub use documents::{count_aliases, selected_operation, Documents};
 pub use loaders::RoomLoader;
 pub use mutation::Mutation;
 pub use query::Query;
@@ -28,28 +29,27 @@ pub use subscription::Subscription;
 /// The schema type served by roombook.
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-/// Limits on one operation, so no single request can exhaust the server. 15 is the least
-/// depth that admits the introspection query GraphiQL and graphql-js clients send.
-pub const MAX_DEPTH: usize = 15;
-/// See [`MAX_DEPTH`].
-pub const MAX_COMPLEXITY: usize = 2_000;
-
-fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+fn builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query, Mutation, Subscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .data(ListLimit(limits.max_list))
 }
 
-/// The schema over `db`, with its loaders.
-pub fn build(db: Db) -> AppSchema {
+/// The schema over `db`, with its loaders and `limits`.
+pub fn build(db: Db, limits: &Limits) -> AppSchema {
     let rooms = DataLoader::new(RoomLoader(db.clone()), tokio::spawn);
-    builder().data(db).data(rooms).finish()
+    builder(limits).data(db).data(rooms).finish()
 }
 
 /// The SDL of the schema, exactly what `schema.graphql` holds.
 pub fn sdl() -> String {
-    builder().finish().sdl()
+    builder(&Limits::default()).finish().sdl()
 }
+
+/// The most items a list field returns.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ListLimit(pub usize);
 
 /// Turns roombook's errors into GraphQL errors with their `extensions.code`.
 pub(crate) trait GqlResultExt<T> {

@@ -5,7 +5,7 @@ use chrono::Utc;
 
 use super::scalars::Timestamp;
 use super::types::{Reservation, Room};
-use super::{data, parse_id, GqlResultExt};
+use super::{data, parse_id, GqlResultExt, ListLimit};
 use crate::db::Db;
 use crate::domain::{Slot, Window};
 
@@ -16,7 +16,8 @@ pub struct Query;
 impl Query {
     /// All rooms, sorted by name; with `minCapacity`, only those seating at least that many.
     async fn rooms(&self, ctx: &Context<'_>, min_capacity: Option<i32>) -> Result<Vec<Room>> {
-        let rooms = data::<Db>(ctx)?.rooms(min_capacity).await.gql()?;
+        let max = data::<ListLimit>(ctx)?.0;
+        let rooms = data::<Db>(ctx)?.rooms(min_capacity, max).await.gql()?;
         Ok(rooms.into_iter().map(Room).collect())
     }
 
@@ -50,7 +51,12 @@ impl Query {
         let window = Window::resolve(from.map(|t| t.0), to.map(|t| t.0), Utc::now()).gql()?;
         let room_id = room_id.map(|id| parse_id(&id, "room")).transpose().gql()?;
         let list = data::<Db>(ctx)?
-            .reservations(window, room_id, include_cancelled.unwrap_or(false))
+            .reservations(
+                window,
+                room_id,
+                include_cancelled.unwrap_or(false),
+                data::<ListLimit>(ctx)?.0,
+            )
             .await
             .gql()?;
         Ok(list.into_iter().map(Reservation).collect())
@@ -67,7 +73,7 @@ impl Query {
     ) -> Result<Vec<Room>> {
         let slot = Slot::new(start.0, end.0).gql()?;
         let rooms = data::<Db>(ctx)?
-            .available_rooms(slot, min_capacity)
+            .available_rooms(slot, min_capacity, data::<ListLimit>(ctx)?.0)
             .await
             .gql()?;
         Ok(rooms.into_iter().map(Room).collect())

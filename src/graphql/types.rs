@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result,
 
 use super::loaders::RoomLoader;
 use super::scalars::Timestamp;
-use super::{data, GqlResultExt};
+use super::{data, GqlResultExt, ListLimit};
 use crate::db::Db;
 use crate::domain::{self, Window};
 use crate::error::Error;
@@ -44,7 +44,7 @@ impl Room {
         let window =
             Window::resolve(from.map(|t| t.0), to.map(|t| t.0), chrono::Utc::now()).gql()?;
         let list = data::<Db>(ctx)?
-            .reservations(window, Some(self.0.id), false)
+            .reservations(window, Some(self.0.id), false, data::<ListLimit>(ctx)?.0)
             .await
             .gql()?;
         Ok(list.into_iter().map(Reservation).collect())

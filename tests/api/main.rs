@@ -5,6 +5,7 @@ mod cli;
 mod concurrency;
 mod helpers;
 mod http;
+mod limits;
 mod listing;
 mod reschedule_cancel;
 mod rooms;

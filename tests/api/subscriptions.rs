@@ -209,7 +209,7 @@ async fn closed_and_vanished_clients_free_their_subscriptions() {
 async fn a_subscriber_that_falls_behind_is_told_how_many_events_it_missed() {
     // In process: a bus of 4 and a subscriber that does not read while 10 bookings commit.
     let db = roombook::db::Db::open(":memory:", roombook::events::EventBus::new(4)).unwrap();
-    let schema = roombook::graphql::build(db.clone());
+    let schema = roombook::graphql::build(db.clone(), &roombook::config::Limits::default());
     let room = db
         .create_room(
             roombook::domain::RoomName::parse("A").unwrap(),
