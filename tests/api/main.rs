@@ -7,6 +7,7 @@ mod helpers;
 mod http;
 mod limits;
 mod listing;
+mod properties;
 mod reschedule_cancel;
 mod rooms;
 mod subscriptions;
