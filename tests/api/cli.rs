@@ -55,10 +55,15 @@ impl Running {
     }
 
     /// Sends SIGTERM and returns the exit code.
-    fn terminate(mut self) -> Option<i32> {
+    fn terminate(self) -> Option<i32> {
+        self.signal("-TERM")
+    }
+
+    /// Sends `signal` (as `kill` spells it) and returns the exit code, if any.
+    fn signal(mut self, signal: &str) -> Option<i32> {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill")
-            .args(["-TERM", &pid])
+            .args([signal, &pid])
             .status()
             .unwrap()
             .success());
@@ -195,4 +200,90 @@ async fn the_in_memory_default_starts_empty_each_time() {
         json!([])
     );
     again.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_mid_stream_loses_no_acknowledged_booking() {
+    let dir = std::env::temp_dir().join(format!("roombook-kill-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("rooms.db");
+    let db = db.to_str().unwrap().to_owned();
+    let server = Running::start(&["--database", &db]).await;
+    let room = server
+        .gql(
+            r#"mutation { createRoom(input: {name: "Busy", capacity: 3}) { id } }"#,
+            json!({}),
+        )
+        .await["data"]["createRoom"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Four clients race for the same slots, one after another, until the server dies.
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let base = server.base.clone();
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (acked, base, room) = (acked.clone(), base.clone(), room.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                for slot in 0..100_000i64 {
+                    let body = json!({"query": "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id } }",
+                        "variables": {"i": {"roomId": room, "start": at(30 * slot), "end": at(30 * slot + 45),
+                                            "organizerName": "Kill", "organizerEmail": "kill@example.com"}}});
+                    let Ok(resp) = client.post(format!("{base}/graphql")).json(&body).send().await else { break };
+                    let Ok(v) = resp.json::<Value>().await else { break };
+                    if let Some(id) = v["data"]["bookRoom"]["id"].as_str() {
+                        acked.lock().unwrap().push(id.to_owned());
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    server.signal("-KILL");
+    for c in clients {
+        c.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 5,
+        "only {} bookings were acknowledged before the kill",
+        acked.len()
+    );
+
+    let again = Running::start(&["--database", &db]).await;
+    for id in &acked {
+        let body = again
+            .gql(
+                "query($id: ID!) { reservation(id: $id) { status } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["reservation"]["status"], "CONFIRMED",
+            "acknowledged {id} was lost: {body}"
+        );
+    }
+    let body = again
+        .gql(
+            "query($r: ID, $f: DateTime, $t: DateTime) { reservations(roomId: $r, from: $f, to: $t) { start end } }",
+            json!({"r": room, "f": at(0), "t": at(300 * 24 * 60)}),
+        )
+        .await;
+    let list = body["data"]["reservations"].as_array().unwrap();
+    assert!(
+        list.len() >= acked.len(),
+        "{} stored, {} acknowledged",
+        list.len(),
+        acked.len()
+    );
+    for pair in list.windows(2) {
+        assert!(
+            pair[0]["end"].as_str() <= pair[1]["start"].as_str(),
+            "overlap after restart: {pair:?}"
+        );
+    }
+    again.terminate();
+    let _ = std::fs::remove_dir_all(&dir);
 }
