@@ -251,6 +251,7 @@ async fn sigkill_mid_stream_loses_no_acknowledged_booking() {
         "only {} bookings were acknowledged before the kill",
         acked.len()
     );
+    eprintln!("{} bookings acknowledged before SIGKILL", acked.len());
 
     let again = Running::start(&["--database", &db]).await;
     for id in &acked {
