@@ -108,7 +108,7 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     best.map(|(_, _, ty)| ty)
 }
 
-fn body_of(value: &serde_json::Value, status: StatusCode, ty: MediaType) -> Response {
+fn body_of(value: &impl serde::Serialize, status: StatusCode, ty: MediaType) -> Response {
     let body = serde_json::to_vec(value).unwrap_or_else(|e| {
         tracing::error!(error = %e, "serializing a response");
         br#"{"errors":[{"message":"internal error","extensions":{"code":"INTERNAL"}}]}"#.to_vec()
@@ -132,26 +132,17 @@ fn request_error(status: StatusCode, ty: MediaType, message: impl Into<String>) 
 /// carries no `data`, and with `application/graphql-response+json` gets HTTP 400.
 fn graphql_response(mut resp: async_graphql::Response, ty: MediaType) -> Response {
     fill_codes(&mut resp);
-    let request_error = is_request_error(&resp);
-    let mut value = serde_json::to_value(&resp).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "serializing a response");
-        json!({"errors": [{"message": "internal error", "extensions": {"code": "INTERNAL"}}]})
-    });
-    let status = if request_error {
-        if let Some(first) = resp.errors.first() {
-            tracing::info!(error = %first.message, "request refused");
-        }
-        if let Some(obj) = value.as_object_mut() {
-            obj.remove("data");
-        }
-        match ty {
-            MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
-            MediaType::Json => StatusCode::OK,
-        }
-    } else {
-        StatusCode::OK
+    if !is_request_error(&resp) {
+        return body_of(&resp, StatusCode::OK, ty);
+    }
+    if let Some(first) = resp.errors.first() {
+        tracing::info!(error = %first.message, "request refused");
+    }
+    let status = match ty {
+        MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+        MediaType::Json => StatusCode::OK,
     };
-    body_of(&value, status, ty)
+    body_of(&json!({ "errors": resp.errors }), status, ty)
 }
 
 fn batch_response(resp: BatchResponse, ty: MediaType) -> Response {
@@ -159,11 +150,7 @@ fn batch_response(resp: BatchResponse, ty: MediaType) -> Response {
         BatchResponse::Single(r) => graphql_response(r, ty),
         BatchResponse::Batch(mut list) => {
             list.iter_mut().for_each(fill_codes);
-            let value = serde_json::to_value(&list).unwrap_or_else(|e| {
-                tracing::error!(error = %e, "serializing a batch response");
-                json!([])
-            });
-            body_of(&value, StatusCode::OK, ty)
+            body_of(&list, StatusCode::OK, ty)
         }
     }
 }
@@ -207,14 +194,7 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             )
         }
     }
-    let parsed = serde_json::from_slice::<serde_json::Value>(&body)
-        .map_err(|e| format!("the body is not JSON: {e}"))
-        .and_then(|v| {
-            check_params(&v)?;
-            serde_json::from_value::<BatchRequest>(v)
-                .map_err(|e| format!("the body is not a GraphQL request: {e}"))
-        });
-    match parsed {
+    match parse_body(&body) {
         Ok(mut batch) => {
             if let BatchRequest::Batch(list) = &batch {
                 if list.len() > state.limits.max_batch {
@@ -254,6 +234,24 @@ fn prepare(state: &AppState, request: &mut Request) -> Result<(), String> {
 /// A request error: nothing ran.
 fn refusal(message: String) -> async_graphql::Response {
     async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(message, None)])
+}
+
+/// The request(s) in a POST body, straight from the bytes. async-graphql takes a missing
+/// `query` for `""`, so an empty query is refused here as a missing one; anything that does not
+/// deserialize is looked at again for a message that says what is wrong.
+fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
+    match serde_json::from_slice::<BatchRequest>(body) {
+        Ok(batch) if batch.iter().any(|r| r.query.is_empty()) => {
+            Err("the request needs a `query` string".into())
+        }
+        Ok(batch) => Ok(batch),
+        Err(e) => {
+            let value = serde_json::from_slice::<serde_json::Value>(body)
+                .map_err(|e| format!("the body is not JSON: {e}"))?;
+            check_params(&value)?;
+            Err(format!("the body is not a GraphQL request: {e}"))
+        }
+    }
 }
 
 /// The GraphQL over HTTP request parameters: `query` a string (required), `operationName` a
