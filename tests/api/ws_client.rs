@@ -70,8 +70,8 @@ impl WsClient {
             .await;
     }
 
-    /// The next protocol message (server keep-alives skipped), within 10 s.
-    pub async fn recv(&mut self) -> Value {
+    /// The next text message as JSON, keep-alives included, within 10 s.
+    async fn next_json(&mut self) -> Value {
         loop {
             let msg = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
                 .await
@@ -79,32 +79,29 @@ impl WsClient {
                 .expect("connection open")
                 .expect("a frame");
             match msg {
-                Message::Text(t) => {
-                    let v: Value = serde_json::from_str(t.as_str()).expect("JSON message");
-                    if v["type"] == "ka" || v["type"] == "ping" {
-                        continue;
-                    }
-                    return v;
-                }
+                Message::Text(t) => return serde_json::from_str(t.as_str()).expect("JSON message"),
                 Message::Close(frame) => panic!("closed while waiting for a message: {frame:?}"),
                 _ => continue,
             }
         }
     }
 
-    /// The `type` of the next text message, keep-alives included.
-    pub async fn recv_raw_type(&mut self) -> String {
+    /// The next protocol message (server keep-alives skipped), within 10 s.
+    pub async fn recv(&mut self) -> Value {
         loop {
-            let msg = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
-                .await
-                .expect("a message within 10 s")
-                .expect("connection open")
-                .expect("a frame");
-            if let Message::Text(t) = msg {
-                let v: Value = serde_json::from_str(t.as_str()).expect("JSON message");
-                return v["type"].as_str().unwrap_or_default().to_owned();
+            let v = self.next_json().await;
+            if v["type"] != "ka" && v["type"] != "ping" {
+                return v;
             }
         }
+    }
+
+    /// The `type` of the next text message, keep-alives included.
+    pub async fn recv_raw_type(&mut self) -> String {
+        self.next_json().await["type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 
     /// The next event of operation `id`, as its `reservationEvents` payload.
