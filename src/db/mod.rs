@@ -19,7 +19,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::events::{EventBus, EventKind, PreviousSlot, ReservationEvent};
-use models::{ListFilter, ReservationRow, RoomRow};
+use models::{ListFilter, ReservationRow, RoomRow, StoredStatus, StoredUuid};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 const CONFIRMED: &str = "CONFIRMED";
@@ -117,7 +117,7 @@ impl Db {
                 )));
             }
             let row = RoomRow {
-                id: Uuid::new_v4().to_string(),
+                id: StoredUuid(Uuid::new_v4()),
                 name: name.as_str().to_owned(),
                 name_key: key,
                 capacity: capacity.get(),
@@ -177,7 +177,8 @@ impl Db {
         self.interact(move |conn| {
             let mut free = Vec::new();
             for row in RoomRow::list_by_capacity(conn, min_capacity)? {
-                if ReservationRow::conflict(conn, &row.id, start, end, None)?.is_none() {
+                let room = row.id.0.to_string();
+                if ReservationRow::conflict(conn, &room, start, end, None)?.is_none() {
                     if free.len() == max {
                         return Err(too_many("rooms", max, "use minCapacity to narrow them"));
                     }
@@ -247,14 +248,14 @@ impl Db {
             refuse_conflict(ReservationRow::conflict(conn, &room, start, end, None)?)?;
             let at = domain::to_micros(now);
             let row = ReservationRow {
-                id: Uuid::new_v4().to_string(),
-                room_id: room,
+                id: StoredUuid(Uuid::new_v4()),
+                room_id: StoredUuid(req.room_id),
                 start_at: start,
                 end_at: end,
                 title: req.title,
                 organizer_name: req.organizer_name,
                 organizer_email: req.organizer_email,
-                status: CONFIRMED.into(),
+                status: StoredStatus(ReservationStatus::Confirmed),
                 created_at: at,
                 updated_at: at,
             };
@@ -271,7 +272,7 @@ impl Db {
         self.write(move |conn, now| {
             let mut row = find_reservation(conn, id)?;
             check_cancellable(&reservation_from_row(row.clone())?, now)?;
-            row.status = CANCELLED.into();
+            row.status = StoredStatus(ReservationStatus::Cancelled);
             row.updated_at = domain::to_micros(now);
             row.update(conn)?;
             let reservation = reservation_from_row(row)?;
@@ -289,7 +290,7 @@ impl Db {
             let before = reservation_from_row(row.clone())?;
             let (room_id, slot) = req.apply(&before, now)?;
             let room = room_id.to_string();
-            if room != row.room_id && !RoomRow::exists(conn, &room)? {
+            if room_id != row.room_id.0 && !RoomRow::exists(conn, &room)? {
                 return Err(room_not_found(&room));
             }
             let (start, end) = (
@@ -301,9 +302,9 @@ impl Db {
                 &room,
                 start,
                 end,
-                Some(&row.id),
+                Some(&row.id.0.to_string()),
             )?)?;
-            row.room_id = room;
+            row.room_id = StoredUuid(room_id);
             row.start_at = start;
             row.end_at = end;
             row.updated_at = domain::to_micros(now);
@@ -372,12 +373,10 @@ fn room_not_found(id: &str) -> Error {
     Error::NotFound(format!("no room with id {id}"))
 }
 
-fn refuse_conflict(conflict: Option<String>) -> Result<()> {
+fn refuse_conflict(conflict: Option<Uuid>) -> Result<()> {
     match conflict {
         None => Ok(()),
-        Some(id) => Err(Error::Overlap {
-            conflicting: parse_uuid(&id)?,
-        }),
+        Some(conflicting) => Err(Error::Overlap { conflicting }),
     }
 }
 
@@ -386,17 +385,13 @@ fn find_reservation(conn: &mut SqliteConnection, id: Uuid) -> Result<Reservation
         .ok_or_else(|| Error::NotFound(format!("no reservation with id {id}")))
 }
 
-fn parse_uuid(s: &str) -> Result<Uuid> {
-    Uuid::parse_str(s).map_err(|e| Error::internal(format_args!("stored id {s:?}: {e}")))
-}
-
 fn instant(us: i64) -> Result<DateTime<Utc>> {
     domain::from_micros(us).ok_or_else(|| Error::internal(format_args!("stored instant {us}")))
 }
 
 fn room_from_row(row: RoomRow) -> Result<Room> {
     Ok(Room {
-        id: parse_uuid(&row.id)?,
+        id: row.id.0,
         name: row.name,
         capacity: row.capacity,
         created_at: instant(row.created_at)?,
@@ -405,16 +400,16 @@ fn room_from_row(row: RoomRow) -> Result<Room> {
 
 fn reservation_from_row(row: ReservationRow) -> Result<Reservation> {
     Ok(Reservation {
-        id: parse_uuid(&row.id)?,
-        room_id: parse_uuid(&row.room_id)?,
+        id: row.id.0,
+        room_id: row.room_id.0,
         start: instant(row.start_at)?,
         end: instant(row.end_at)?,
         title: row.title,
         organizer_name: row.organizer_name,
         organizer_email: row.organizer_email,
-        status: ReservationStatus::parse(&row.status)
-            .ok_or_else(|| Error::internal(format_args!("stored status {:?}", row.status)))?,
+        status: row.status.0,
         created_at: instant(row.created_at)?,
         updated_at: instant(row.updated_at)?,
     })
 }
+

@@ -1,10 +1,56 @@
 //! Row structs and the queries on them. Every function takes the connection and returns
 //! `QueryResult`; which rows mean what is decided by the callers in `db/mod.rs`.
 
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
 use diesel::prelude::*;
-use diesel::sqlite::Sqlite;
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::Text;
+use diesel::sqlite::{Sqlite, SqliteValue};
+use uuid::Uuid;
 
 use super::schema::{reservations, rooms};
+use crate::domain::ReservationStatus;
+
+/// A UUID stored as its hyphenated text, parsed straight from SQLite's buffer: no `String` per
+/// value (a 100-row listing read 200 of them, each allocated, parsed and freed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub struct StoredUuid(pub Uuid);
+
+impl FromSql<Text, Sqlite> for StoredUuid {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        Ok(StoredUuid(Uuid::parse_str(value.read_text())?))
+    }
+}
+
+impl ToSql<Text, Sqlite> for StoredUuid {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.hyphenated().to_string());
+        Ok(IsNull::No)
+    }
+}
+
+/// A reservation's status, stored as its spelling (`CONFIRMED`, `CANCELLED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
+#[diesel(sql_type = Text)]
+pub struct StoredStatus(pub ReservationStatus);
+
+impl FromSql<Text, Sqlite> for StoredStatus {
+    fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+        let text = value.read_text();
+        ReservationStatus::parse(text)
+            .map(StoredStatus)
+            .ok_or_else(|| format!("unknown stored status {text:?}").into())
+    }
+}
+
+impl ToSql<Text, Sqlite> for StoredStatus {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.as_str());
+        Ok(IsNull::No)
+    }
+}
 
 /// At most `max` rows of `query`, and whether there were more; read without a `LIMIT` (see
 /// [`first_row`]).
@@ -53,7 +99,7 @@ where
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rooms, check_for_backend(Sqlite))]
 pub struct RoomRow {
-    pub id: String,
+    pub id: StoredUuid,
     pub name: String,
     pub name_key: String,
     pub capacity: i32,
@@ -117,14 +163,14 @@ impl RoomRow {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = reservations, check_for_backend(Sqlite), treat_none_as_null = true)]
 pub struct ReservationRow {
-    pub id: String,
-    pub room_id: String,
+    pub id: StoredUuid,
+    pub room_id: StoredUuid,
     pub start_at: i64,
     pub end_at: i64,
     pub title: Option<String>,
     pub organizer_name: String,
     pub organizer_email: String,
-    pub status: String,
+    pub status: StoredStatus,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -147,7 +193,7 @@ impl ReservationRow {
 
     /// Writes every column of this row over the stored one with the same id.
     pub fn update(&self, conn: &mut SqliteConnection) -> QueryResult<usize> {
-        diesel::update(reservations::table.find(&self.id))
+        diesel::update(reservations::table.find(self.id))
             .set(self)
             .execute(conn)
     }
@@ -171,12 +217,12 @@ impl ReservationRow {
         start: i64,
         end: i64,
         except: Option<&str>,
-    ) -> QueryResult<Option<String>> {
-        let latest: Option<(String, i64)> = first_row(
+    ) -> QueryResult<Option<Uuid>> {
+        let latest: Option<(StoredUuid, i64)> = first_row(
             Self::latest_starting_before(room_id, super::CONFIRMED, end, except.unwrap_or("")),
             conn,
         )?;
-        Ok(latest.and_then(|(id, end_at)| (end_at > start).then_some(id)))
+        Ok(latest.and_then(|(id, end_at)| (end_at > start).then_some(id.0)))
     }
 
     /// The CONFIRMED reservation of `room_id` starting last before `end` (id and end).
