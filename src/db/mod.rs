@@ -28,7 +28,8 @@ const CANCELLED: &str = "CANCELLED";
 /// The database handle: cheap to clone, one connection inside.
 ///
 /// An in-memory SQLite database lives in its connection, so there is exactly one, and the
-/// mutex serializes every use of it. Work runs on the blocking pool, never on the runtime.
+/// mutex serializes every use of it: SQLite itself is built without per-call locking
+/// (`.cargo/config.toml`), so this mutex is what makes the connection safe to share.
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<SqliteConnection>>,
@@ -413,3 +414,35 @@ fn reservation_from_row(row: ReservationRow) -> Result<Reservation> {
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use diesel::sql_types::Text;
+
+    use super::*;
+
+    #[derive(QueryableByName)]
+    struct CompileOption {
+        #[diesel(sql_type = Text)]
+        compile_options: String,
+    }
+
+    /// `.cargo/config.toml` builds SQLite without per-call connection locking (the mutex in
+    /// `Db` serializes every use) and without memory statistics; a build that lost those
+    /// flags would still work, only slower, so it is checked here.
+    #[test]
+    fn sqlite_is_built_with_the_options_in_cargo_config() {
+        let mut conn = test_connection();
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)
+            .expect("compile options")
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        for wanted in ["THREADSAFE=2", "DEFAULT_MEMSTATUS=0"] {
+            assert!(
+                options.iter().any(|o| o == wanted),
+                "{wanted} not in {options:?}"
+            );
+        }
+    }
+}
