@@ -1,4 +1,5 @@
-//! Builds roombook: database, event bus, schema and router. `main` and the tests both use it.
+//! Builds roombook: database, event log, background jobs, schema and router. `main` and the
+//! tests both use it.
 
 use std::future::Future;
 use std::time::Duration;
@@ -11,9 +12,8 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::config::ServeConfig;
-use crate::db::Db;
+use crate::db::{Db, DbOptions};
 use crate::error::Result;
-use crate::events::EventBus;
 use crate::graphql;
 use crate::http::{self, AppState};
 use crate::ws::{WsConfig, WsState};
@@ -32,7 +32,14 @@ pub struct App {
 
 /// Opens the database of `config` and builds the router around it.
 pub fn build(config: &ServeConfig) -> Result<App> {
-    let db = Db::open(&config.database, EventBus::default())?;
+    let db = Db::open(
+        &config.database,
+        &DbOptions {
+            pool_size: config.db_pool_size,
+            ..DbOptions::default()
+        },
+    )?;
+    tokio::spawn(prune_events(db.clone(), config.event_retention));
     let schema = graphql::build(db.clone(), &config.limits);
     let ws = WsState::new(WsConfig {
         init_timeout: Duration::from_millis(config.ws_init_timeout_ms),
@@ -45,9 +52,34 @@ pub fn build(config: &ServeConfig) -> Result<App> {
         ws: ws.clone(),
         documents: Default::default(),
         limits: config.limits.clone(),
+        db: db.clone(),
     });
     let router = with_request_log(router);
     Ok(App { router, db, ws })
+}
+
+/// Keeps the event log to its retention, off the request path: after every tenth of the
+/// retention's worth of new events, and at least once a minute.
+async fn prune_events(db: Db, retention: u64) {
+    let keep = i64::try_from(retention).unwrap_or(i64::MAX);
+    let step = (keep / 10).max(1);
+    let mut checked_at = i64::MIN;
+    let mut since = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let published = db.events().published();
+        if published.saturating_sub(checked_at) < step && since.elapsed() < Duration::from_secs(60)
+        {
+            continue;
+        }
+        checked_at = published;
+        since = tokio::time::Instant::now();
+        match db.prune_events(keep).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(deleted = n, "pruned the event log"),
+            Err(e) => tracing::warn!(error = ?e, "cannot prune the event log"),
+        }
+    }
 }
 
 /// One line per request at INFO: method, path, GraphQL operation (recorded by the handler),

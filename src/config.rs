@@ -36,10 +36,18 @@ pub struct ServeConfig {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "ROOMBOOK_ADDR", default_value = "127.0.0.1:8000")]
     pub addr: SocketAddr,
-    /// SQLite database: `:memory:` (the default) keeps data in memory until exit; a file
-    /// path keeps it across restarts.
+    /// The database: `:memory:` (the default, SQLite) keeps data in memory until exit; a file
+    /// path (SQLite) keeps it across restarts; `postgres://user:password@host:port/db` (or
+    /// `postgresql://`) uses PostgreSQL 14+, which several replicas can share.
     #[arg(long, env = "DATABASE_URL", default_value = ":memory:")]
     pub database: String,
+    /// PostgreSQL: most connections in this replica's pool (plus one for LISTEN).
+    #[arg(long, env = "ROOMBOOK_DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: u32,
+    /// How many of the newest events the log keeps for resuming subscriptions (`after`);
+    /// older ones are pruned in the background.
+    #[arg(long, env = "ROOMBOOK_EVENT_RETENTION", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
+    pub event_retention: u64,
     /// Milliseconds a WebSocket client has to send `connection_init` before it is closed
     /// with 4408.
     #[arg(long, env = "ROOMBOOK_WS_INIT_TIMEOUT_MS", default_value_t = 3_000)]
@@ -98,6 +106,8 @@ impl Default for ServeConfig {
         ServeConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             database: ":memory:".into(),
+            db_pool_size: 10,
+            event_retention: 100_000,
             ws_init_timeout_ms: 3_000,
             ws_keepalive_ms: 15_000,
             limits: Limits::default(),

@@ -1,4 +1,4 @@
-//! HTTP routes: `/graphql` (POST, GET, GraphiQL, WebSocket), `/` and `/healthz`, with the GraphQL over
+//! HTTP routes: `/graphql` (POST, GET, GraphiQL, WebSocket), `/`, `/healthz` and `/readyz`, with the GraphQL over
 //! HTTP rules for media types and status codes.
 
 use async_graphql::parser::types::OperationType;
@@ -19,6 +19,7 @@ use std::time::Duration;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Limits;
+use crate::db::Db;
 use crate::graphiql;
 use crate::graphql::{
     count_aliases, fill_codes, is_request_error, selected_operation, AppSchema, Documents,
@@ -34,6 +35,8 @@ pub struct AppState {
     /// Parsed operations by query text.
     pub documents: Arc<Documents>,
     pub limits: Limits,
+    /// For `/readyz`.
+    pub db: Db,
 }
 
 /// The routes of roombook over `state`.
@@ -45,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .layer(DefaultBodyLimit::max(body_limit))
         // A WebSocket is upgraded within this time and then lives on outside it.
         .layer(TimeoutLayer::with_status_code(
@@ -56,6 +60,20 @@ pub fn router(state: AppState) -> Router {
 
 async fn healthz() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
+}
+
+/// 200 when the database answers, 503 (with the reason logged, not sent) when it does not.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
+        Err(e) => {
+            tracing::warn!(error = ?e, "not ready: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "reason": "the database does not answer"})),
+            )
+        }
+    }
 }
 
 /// The two response media types of the GraphQL over HTTP specification.

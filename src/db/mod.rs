@@ -1,15 +1,28 @@
-//! Storage: the one SQLite connection behind a mutex, and every read and write the service
-//! makes, as domain values in and out. Only this module knows the database is SQLite.
+//! Storage: the one door to the database, and every read and write the service makes, as
+//! domain values in and out. Only this module (and the PostgreSQL log reader in `events::pg`)
+//! knows which database it is.
+//!
+//! SQLite (`:memory:` or a file): one connection behind a mutex; every check-and-write is one
+//! immediate transaction. PostgreSQL (`postgres://`): a pool; every check-and-write is one
+//! READ COMMITTED transaction that first locks the rows it depends on (the reservation, then
+//! its rooms in id order), and an exclusion constraint guards no-overlap in the database
+//! itself. Either way the change and its event-log row commit together.
 
+mod conn;
 mod models;
 mod schema;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
+use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::result::DatabaseErrorKind;
+use diesel::sql_types::Text;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use uuid::Uuid;
 
@@ -18,31 +31,150 @@ use crate::domain::{
     ReservationStatus, Room, RoomName, Slot, Window,
 };
 use crate::error::{Error, Result};
-use crate::events::{EventBus, EventKind, PreviousSlot, ReservationEvent};
-use models::{ListFilter, ReservationRow, RoomRow, StoredStatus, StoredUuid};
+use crate::events::{EventKind, EventLog, PreviousSlot, ReservationEvent};
+pub use conn::Conn;
+use models::{
+    EventLogRow, EventRow, ListFilter, NewEventRow, ReservationRow, RoomRow, StoredStatus,
+    StoredUuid,
+};
 
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const CONFIRMED: &str = "CONFIRMED";
 const CANCELLED: &str = "CANCELLED";
+/// The advisory lock replicas take while migrating, so that several can start together.
+const MIGRATION_LOCK: i64 = 0x726f_6f6d_626f_6f6b; // "roombook"
+/// How many times a write refused by the database's own overlap guard is tried again after
+/// the reservation in the way turned out to be gone.
+const CONSTRAINT_RETRIES: usize = 3;
 
-/// The database handle: cheap to clone, one connection inside.
-///
-/// An in-memory SQLite database lives in its connection, so there is exactly one, and the
-/// mutex serializes every use of it: SQLite itself is built without per-call locking
-/// (`.cargo/config.toml`), so this mutex is what makes the connection safe to share.
+/// How to open the database.
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    /// PostgreSQL: most pooled connections.
+    pub pool_size: u32,
+    /// PostgreSQL: how long a request waits for a pooled connection before `INTERNAL`.
+    pub connect_timeout: Duration,
+    /// How many events a subscriber may fall behind before it catches up from the log.
+    pub event_capacity: usize,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            pool_size: 10,
+            connect_timeout: Duration::from_secs(3),
+            event_capacity: EventLog::DEFAULT_CAPACITY,
+        }
+    }
+}
+
+enum Backend {
+    /// An in-memory SQLite database lives in its connection, so there is exactly one, and the
+    /// mutex serializes every use of it: SQLite itself is built without per-call locking
+    /// (`.cargo/config.toml`), so this mutex is what makes the connection safe to share.
+    Sqlite {
+        conn: Mutex<diesel::SqliteConnection>,
+        /// A file database waits on the disk; an in-memory one only computes.
+        on_disk: bool,
+    },
+    Pg {
+        pool: Pool<ConnectionManager<PgConnection>>,
+        /// The URL, for the log reader's own LISTEN connection.
+        url: String,
+    },
+}
+
+struct Inner {
+    backend: Backend,
+    log: EventLog,
+}
+
+/// The database handle: cheap to clone.
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<SqliteConnection>>,
-    bus: EventBus,
-    /// A file database waits on the disk; an in-memory one only computes.
-    on_disk: bool,
+    inner: Arc<Inner>,
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// `url` without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let redacted = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => format!("{userinfo}@{host}"),
+        },
+        None => authority.to_owned(),
+    };
+    // A password can also ride in the query string.
+    let tail = tail
+        .split('&')
+        .map(|part| match part.split_once("password=") {
+            Some((before, _)) => format!("{before}password=***"),
+            None => part.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    format!("{scheme}://{redacted}{tail}")
+}
+
+#[derive(QueryableByName)]
+struct SnapshotBounds {
+    #[diesel(sql_type = Text)]
+    xmin: String,
+    #[diesel(sql_type = Text)]
+    xmax: String,
+}
+
+/// The transaction-id bounds of a PostgreSQL snapshot: every transaction below `xmin` has
+/// ended; every one that has a transaction id at all is below `xmax`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub xmin: u64,
+    pub xmax: u64,
+}
+
+fn snapshot(conn: &mut PgConnection) -> Result<Snapshot> {
+    let b: SnapshotBounds = diesel::sql_query(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, \
+                pg_snapshot_xmax(pg_current_snapshot())::text AS xmax",
+    )
+    .get_result(conn)?;
+    let parse = |s: &str| {
+        s.parse::<u64>()
+            .map_err(|e| Error::internal(format_args!("snapshot bound {s:?}: {e}")))
+    };
+    Ok(Snapshot {
+        xmin: parse(&b.xmin)?,
+        xmax: parse(&b.xmax)?,
+    })
 }
 
 impl Db {
-    /// Opens `url` (`:memory:` or a file path), sets the pragmas and runs the migrations.
-    /// Committed reservation changes are published on `bus`.
-    pub fn open(url: &str, bus: EventBus) -> Result<Self> {
-        let mut conn = SqliteConnection::establish(url)
+    /// Opens `url` (`:memory:`, a file path, or `postgres://...`), migrates it, and readies
+    /// the event log (on PostgreSQL: starts this process's log reader, so call it on a Tokio
+    /// runtime). PostgreSQL unreachable: an error naming the URL without its password.
+    pub fn open(url: &str, options: &DbOptions) -> Result<Self> {
+        if is_postgres(url) {
+            Self::open_pg(url, options)
+        } else {
+            Self::open_sqlite(url, options)
+        }
+    }
+
+    fn open_sqlite(url: &str, options: &DbOptions) -> Result<Self> {
+        let mut conn = diesel::SqliteConnection::establish(url)
             .map_err(|e| Error::internal(format_args!("opening database {url}: {e}")))?;
         let pragmas = if is_memory(url) {
             "PRAGMA foreign_keys = ON;"
@@ -52,80 +184,257 @@ impl Db {
         };
         conn.batch_execute(pragmas)
             .map_err(|e| Error::internal(format_args!("setting pragmas on {url}: {e}")))?;
-        conn.run_pending_migrations(MIGRATIONS)
+        conn.run_pending_migrations(SQLITE_MIGRATIONS)
             .map_err(|e| Error::internal(format_args!("migrating {url}: {e}")))?;
+        let (state, last) = {
+            let mut c = Conn::Sqlite(&mut conn);
+            (EventLogRow::get(&mut c)?, EventRow::last_seq(&mut c)?)
+        };
         Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
-            bus,
-            on_disk: !is_memory(url),
+            inner: Arc::new(Inner {
+                backend: Backend::Sqlite {
+                    conn: Mutex::new(conn),
+                    on_disk: !is_memory(url),
+                },
+                log: EventLog::new(state.database_id, last, options.event_capacity),
+            }),
         })
     }
 
-    /// The bus committed changes are published on.
-    pub fn bus(&self) -> &EventBus {
-        &self.bus
+    fn open_pg(url: &str, options: &DbOptions) -> Result<Self> {
+        let unreachable = |e: &dyn std::fmt::Display| {
+            Error::internal(format_args!(
+                "cannot use PostgreSQL at {}: {e}",
+                redact(url)
+            ))
+        };
+        let pool = Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.connect_timeout)
+            // A broken connection fails its request and is dropped then; a ping before every
+            // checkout would cost each request a round trip.
+            .test_on_check_out(false)
+            .error_handler(Box::new(PoolErrorLog))
+            .build(ConnectionManager::<PgConnection>::new(url))
+            .map_err(|e| unreachable(&e))?;
+        let mut conn = pool.get().map_err(|e| unreachable(&e))?;
+        // Replicas starting together: one migrates, the others wait and then find nothing to do.
+        conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .map_err(|e| unreachable(&e))?;
+        let migrated = conn.run_pending_migrations(PG_MIGRATIONS).map(|_| ());
+        let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+        migrated.map_err(|e| Error::internal(format_args!("migrating {}: {e}", redact(url))))?;
+        unlocked.map_err(|e| unreachable(&e))?;
+        let state = EventLogRow::get(&mut Conn::Pg(&mut conn))?;
+        let start = Self::pg_log_start(&mut conn)?;
+        drop(conn);
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::internal("the PostgreSQL backend runs its log reader on a Tokio runtime")
+        })?;
+        let db = Db {
+            inner: Arc::new(Inner {
+                backend: Backend::Pg {
+                    pool,
+                    url: url.to_owned(),
+                },
+                log: EventLog::new(state.database_id, start, options.event_capacity),
+            }),
+        };
+        let _guard = runtime.enter();
+        crate::events::pg::spawn(&db);
+        Ok(db)
     }
 
-    /// Runs `f` with the connection, under the lock, never across an `.await`.
+    /// Where this replica's log reader starts: the last event visible once every transaction
+    /// that was running at start has ended. An event of such a transaction may carry a smaller
+    /// sequence number than one already visible; it commits before this process serves, so
+    /// no subscriber of this process is owed it, and everything after the start is read in
+    /// order by the reader.
+    fn pg_log_start(conn: &mut PgConnection) -> Result<i64> {
+        let at_start = snapshot(conn)?;
+        let last = EventRow::last_seq(&mut Conn::Pg(conn))?;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while snapshot(conn)?.xmin < at_start.xmax {
+            if std::time::Instant::now() > deadline {
+                tracing::warn!("a transaction older than this replica is still running; starting the event log anyway");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(last)
+    }
+
+    /// The event log of this process: cursors, publishing, subscribing.
+    pub fn events(&self) -> &EventLog {
+        &self.inner.log
+    }
+
+    /// The PostgreSQL URL, when that is the backend.
+    pub fn postgres_url(&self) -> Option<&str> {
+        match &self.inner.backend {
+            Backend::Pg { url, .. } => Some(url),
+            Backend::Sqlite { .. } => None,
+        }
+    }
+
+    /// Whether the database answers now (for `/readyz`).
+    pub async fn ping(&self) -> Result<()> {
+        match &self.inner.backend {
+            Backend::Pg { pool, .. } => {
+                let pool = pool.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut c = pool.get_timeout(Duration::from_secs(1)).map_err(|e| {
+                        Error::internal(format_args!("no database connection: {e}"))
+                    })?;
+                    Ok(conn::ping(&mut Conn::Pg(&mut c))?)
+                })
+                .await
+                .map_err(|e| Error::internal(format_args!("database task failed: {e}")))?
+            }
+            Backend::Sqlite { .. } => self.interact(|c| Ok(conn::ping(c)?)).await,
+        }
+    }
+
+    /// Runs `f` with a connection, never across an `.await`.
     ///
-    /// A file database runs it on the blocking pool: a commit waits for the disk. An in-memory
-    /// one runs it in place: its statements are microseconds of CPU work, less than the two
-    /// thread switches a trip to the blocking pool costs (measured: see README, Performance).
-    /// A panic in `f` is caught either way and becomes `INTERNAL`.
+    /// SQLite, in memory: in place, under the lock: its statements are microseconds of CPU
+    /// work, less than the two thread switches a trip to the blocking pool costs (README,
+    /// Performance). SQLite on disk and PostgreSQL: on the blocking pool, since they wait on
+    /// the disk or the network. A panic in `f` is caught either way and becomes `INTERNAL`.
     async fn interact<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqliteConnection) -> Result<T> + Send + 'static,
+        F: FnOnce(&mut Conn<'_>) -> Result<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
-        if self.on_disk {
-            return tokio::task::spawn_blocking(move || with_connection(&conn, f))
-                .await
-                .map_err(|e| Error::internal(format_args!("database task failed: {e}")))?;
+        let inner = Arc::clone(&self.inner);
+        let run = move || match &inner.backend {
+            Backend::Sqlite { conn, .. } => with_sqlite(conn, |c| f(&mut Conn::Sqlite(c))),
+            Backend::Pg { pool, .. } => {
+                let mut c = pool
+                    .get()
+                    .map_err(|e| Error::internal(format_args!("no database connection: {e}")))?;
+                f(&mut Conn::Pg(&mut c))
+            }
+        };
+        if matches!(self.inner.backend, Backend::Sqlite { on_disk: false, .. }) {
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+                .map_err(|_| Error::internal("database work panicked"))?;
         }
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| with_connection(&conn, f)))
-            .map_err(|_| Error::internal("database work panicked"))?
+        tokio::task::spawn_blocking(run)
+            .await
+            .map_err(|e| Error::internal(format_args!("database task failed: {e}")))?
     }
 
-    /// Runs `f` in one immediate transaction with the commit time; after the commit, and
-    /// still under the lock, publishes the event it returns, so events follow commit order.
+    /// Runs `f` in one transaction with the commit time, appending the events it returns to
+    /// the log in that same transaction. After the commit: on SQLite, still under the lock,
+    /// the events are published (so they follow commit order); on PostgreSQL the log reader
+    /// is woken, and the other replicas are told.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut SqliteConnection, DateTime<Utc>) -> Result<(T, Option<ReservationEvent>)>
+        F: FnOnce(&mut Conn<'_>, DateTime<Utc>) -> Result<(T, Vec<ReservationEvent>)>
             + Send
             + 'static,
     {
-        let bus = self.bus.clone();
+        let inner = Arc::clone(&self.inner);
         self.interact(move |conn| {
             let now = domain::truncate_to_micros(Utc::now());
-            let (value, event) = conn.immediate_transaction(|conn| f(conn, now))?;
-            if let Some(event) = event {
-                bus.publish(event);
+            let work = |conn: &mut Conn<'_>| -> Result<(T, Vec<ReservationEvent>)> {
+                let (value, mut events) = f(conn, now)?;
+                for event in &mut events {
+                    // Stamped with every lock of the change held: on PostgreSQL a writer may
+                    // have waited for its room since `now`, and a room's events must not go
+                    // back in time.
+                    event.at = event.at.max(domain::truncate_to_micros(Utc::now()));
+                    event.seq = append_event(conn, event)?;
+                }
+                Ok((value, events))
+            };
+            match conn {
+                Conn::Sqlite(c) => {
+                    let (value, events) =
+                        c.immediate_transaction(|c| work(&mut Conn::Sqlite(c)))?;
+                    for event in events {
+                        inner.log.publish(event);
+                    }
+                    Ok(value)
+                }
+                Conn::Pg(c) => {
+                    let (value, events) = c
+                        .build_transaction()
+                        .read_committed()
+                        .run(|c| work(&mut Conn::Pg(c)))?;
+                    if !events.is_empty() {
+                        inner.log.wake_reader.notify_one();
+                        inner.log.wake_notifier.notify_one();
+                    }
+                    Ok(value)
+                }
             }
-            Ok(value)
         })
         .await
+    }
+
+    /// Runs a write whose slot the database's own overlap guard may refuse (PostgreSQL's
+    /// exclusion constraint, which fires only if the application's check missed a conflict):
+    /// such a refusal becomes `OVERLAP` naming the reservation in the way, which `probe`
+    /// finds; if it is gone by then, the write is tried again.
+    async fn guarded<T, F, P>(&self, f: F, probe: P) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Conn<'_>, DateTime<Utc>) -> Result<(T, Vec<ReservationEvent>)>
+            + Send
+            + Sync
+            + 'static,
+        P: Fn(&mut Conn<'_>) -> Result<Option<Uuid>> + Send + Sync + 'static,
+    {
+        let (f, probe) = (Arc::new(f), Arc::new(probe));
+        for _ in 0..CONSTRAINT_RETRIES {
+            let g = Arc::clone(&f);
+            match self.write(move |c, now| g(c, now)).await {
+                Err(Error::Overlap { conflicting }) if conflicting.is_nil() => {
+                    let p = Arc::clone(&probe);
+                    if let Some(conflicting) = self.interact(move |c| p(c)).await? {
+                        return Err(Error::Overlap { conflicting });
+                    }
+                }
+                other => return other,
+            }
+        }
+        Err(Error::internal(
+            "the overlap guard kept refusing a slot no reservation holds",
+        ))
     }
 
     pub async fn create_room(&self, name: RoomName, capacity: Capacity) -> Result<Room> {
         self.write(move |conn, now| {
             let key = name.key();
-            if RoomRow::name_taken(conn, &key)? {
-                return Err(Error::AlreadyExists(format!(
+            let taken = || {
+                Error::AlreadyExists(format!(
                     "a room named {:?} already exists (names are compared ignoring case)",
                     name.as_str()
-                )));
+                ))
+            };
+            if RoomRow::name_taken(conn, &key)? {
+                return Err(taken());
             }
             let row = RoomRow {
                 id: StoredUuid(new_id()),
                 name: name.as_str().to_owned(),
-                name_key: key,
+                name_key: key.clone(),
                 capacity: capacity.get(),
                 created_at: domain::to_micros(now),
             };
-            row.insert(conn)?;
-            Ok((room_from_row(row)?, None))
+            // Two replicas creating the same name at once: the unique index decides.
+            match row.insert(conn) {
+                Err(diesel::result::Error::DatabaseError(
+                    DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => return Err(taken()),
+                other => other?,
+            };
+            Ok((room_from_row(row)?, Vec::new()))
         })
         .await
     }
@@ -171,10 +480,7 @@ impl Db {
         min_capacity: Option<i32>,
         max: usize,
     ) -> Result<Vec<Room>> {
-        let (start, end) = (
-            domain::to_micros(slot.start()),
-            domain::to_micros(slot.end()),
-        );
+        let (start, end) = micros(slot);
         self.interact(move |conn| {
             let mut free = Vec::new();
             for row in RoomRow::list_by_capacity(conn, min_capacity)? {
@@ -237,48 +543,57 @@ impl Db {
 
     /// Books `req` if its room exists and the slot is free: check and write in one step.
     pub async fn book(&self, req: BookingRequest) -> Result<Reservation> {
-        self.write(move |conn, now| {
-            let room = req.room_id.to_string();
-            if !RoomRow::exists(conn, &room)? {
+        let slot = micros(req.slot);
+        let room_id = req.room_id;
+        let probe = move |conn: &mut Conn<'_>| {
+            Ok(ReservationRow::conflict(
+                conn,
+                &room_id.to_string(),
+                slot.0,
+                slot.1,
+                None,
+            )?)
+        };
+        let write = move |conn: &mut Conn<'_>, now: DateTime<Utc>| {
+            let room = room_id.to_string();
+            if !lock_rooms(conn, &[room_id])? {
                 return Err(room_not_found(&room));
             }
-            let (start, end) = (
-                domain::to_micros(req.slot.start()),
-                domain::to_micros(req.slot.end()),
-            );
+            let (start, end) = slot;
             refuse_conflict(ReservationRow::conflict(conn, &room, start, end, None)?)?;
             let at = domain::to_micros(now);
             let row = ReservationRow {
                 id: StoredUuid(new_id()),
-                room_id: StoredUuid(req.room_id),
+                room_id: StoredUuid(room_id),
                 start_at: start,
                 end_at: end,
-                title: req.title,
-                organizer_name: req.organizer_name,
-                organizer_email: req.organizer_email,
+                title: req.title.clone(),
+                organizer_name: req.organizer_name.clone(),
+                organizer_email: req.organizer_email.clone(),
                 status: StoredStatus(ReservationStatus::Confirmed),
                 created_at: at,
                 updated_at: at,
             };
-            row.insert(conn)?;
+            guard_overlap(row.insert(conn))?;
             let reservation = reservation_from_row(row)?;
             let event = event(EventKind::Booked, &reservation, None, now);
-            Ok((reservation, Some(event)))
-        })
-        .await
+            Ok((reservation, vec![event]))
+        };
+        self.guarded(write, probe).await
     }
 
     /// Cancels reservation `id`: its slot is free again.
     pub async fn cancel(&self, id: Uuid) -> Result<Reservation> {
         self.write(move |conn, now| {
-            let mut row = find_reservation(conn, id)?;
+            let mut row = find_reservation_for_update(conn, id)?;
+            lock_rooms(conn, &[row.room_id.0])?;
             check_cancellable(&reservation_from_row(row.clone())?, now)?;
             row.status = StoredStatus(ReservationStatus::Cancelled);
             row.updated_at = domain::to_micros(now);
             row.update(conn)?;
             let reservation = reservation_from_row(row)?;
             let event = event(EventKind::Cancelled, &reservation, None, now);
-            Ok((reservation, Some(event)))
+            Ok((reservation, vec![event]))
         })
         .await
     }
@@ -286,18 +601,33 @@ impl Db {
     /// Moves reservation `id` as `req` says, if the new slot obeys every booking rule; the
     /// reservation itself never blocks its new slot.
     pub async fn reschedule(&self, id: Uuid, req: RescheduleRequest) -> Result<Reservation> {
-        self.write(move |conn, now| {
-            let mut row = find_reservation(conn, id)?;
+        let req = Arc::new(req);
+        let wanted = Arc::clone(&req);
+        // Only when the database's guard refused: the slot asked for, against what is stored.
+        let probe = move |conn: &mut Conn<'_>| {
+            let current = reservation_from_row(find_reservation(conn, id)?)?;
+            let (room, slot) = wanted.apply(&current, Utc::now())?;
+            let (start, end) = micros(slot);
+            Ok(ReservationRow::conflict(
+                conn,
+                &room.to_string(),
+                start,
+                end,
+                Some(&id.to_string()),
+            )?)
+        };
+        let write = move |conn: &mut Conn<'_>, now: DateTime<Utc>| {
+            let mut row = find_reservation_for_update(conn, id)?;
             let before = reservation_from_row(row.clone())?;
             let (room_id, slot) = req.apply(&before, now)?;
             let room = room_id.to_string();
-            if room_id != row.room_id.0 && !RoomRow::exists(conn, &room)? {
+            let mut rooms = vec![row.room_id.0, room_id];
+            rooms.sort();
+            rooms.dedup();
+            if !lock_rooms(conn, &rooms)? {
                 return Err(room_not_found(&room));
             }
-            let (start, end) = (
-                domain::to_micros(slot.start()),
-                domain::to_micros(slot.end()),
-            );
+            let (start, end) = micros(slot);
             refuse_conflict(ReservationRow::conflict(
                 conn,
                 &room,
@@ -309,7 +639,7 @@ impl Db {
             row.start_at = start;
             row.end_at = end;
             row.updated_at = domain::to_micros(now);
-            row.update(conn)?;
+            guard_overlap(row.update(conn))?;
             let reservation = reservation_from_row(row)?;
             let previous = PreviousSlot {
                 start: before.start,
@@ -317,17 +647,122 @@ impl Db {
                 room_id: before.room_id,
             };
             let event = event(EventKind::Rescheduled, &reservation, Some(previous), now);
-            Ok((reservation, Some(event)))
+            Ok((reservation, vec![event]))
+        };
+        self.guarded(write, probe).await
+    }
+
+    /// Up to `limit` logged events with `after < seq < before`, for one room or all, in order.
+    /// A cursor the log has been pruned past is `BAD_USER_INPUT`: checked in the same snapshot
+    /// as the read, so a prune running meanwhile cannot hide a gap.
+    pub async fn replay(
+        &self,
+        after: i64,
+        before: i64,
+        room: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<ReservationEvent>> {
+        self.interact(move |conn| {
+            let room = room.map(|r| r.to_string());
+            let read = |conn: &mut Conn<'_>| -> Result<Vec<ReservationEvent>> {
+                let state = EventLogRow::get(conn)?;
+                if after < state.pruned_through {
+                    return Err(Error::BadUserInput(
+                        "the events after that cursor are no longer kept (the log keeps the \
+                         last events only); refetch what you show and subscribe without `after`"
+                            .into(),
+                    ));
+                }
+                EventRow::range(conn, after, before, room.as_deref(), limit)?
+                    .into_iter()
+                    .map(|row| ReservationEvent::from_payload(row.seq, &row.payload))
+                    .collect()
+            };
+            match conn {
+                Conn::Sqlite(_) => read(conn),
+                Conn::Pg(c) => c
+                    .build_transaction()
+                    .repeatable_read()
+                    .read_only()
+                    .run(|c| read(&mut Conn::Pg(c))),
+            }
         })
         .await
     }
+
+    /// PostgreSQL's log reader: up to `limit` events with `seq >= next`, in order, and the
+    /// snapshot they were read in (which transactions may still add events below them).
+    pub async fn read_log(
+        &self,
+        next: i64,
+        limit: i64,
+    ) -> Result<(Vec<ReservationEvent>, Option<Snapshot>)> {
+        self.interact(move |conn| match conn {
+            Conn::Sqlite(_) => {
+                let rows = EventRow::range(conn, next - 1, i64::MAX, None, limit)?;
+                let events = rows
+                    .into_iter()
+                    .map(|row| ReservationEvent::from_payload(row.seq, &row.payload))
+                    .collect::<Result<_>>()?;
+                Ok((events, None))
+            }
+            Conn::Pg(c) => c
+                .build_transaction()
+                .repeatable_read()
+                .read_only()
+                .run(|c| {
+                    let snap = snapshot(c)?;
+                    let rows = EventRow::range(&mut Conn::Pg(c), next - 1, i64::MAX, None, limit)?;
+                    let events = rows
+                        .into_iter()
+                        .map(|row| ReservationEvent::from_payload(row.seq, &row.payload))
+                        .collect::<Result<_>>()?;
+                    Ok((events, Some(snap)))
+                }),
+        })
+        .await
+    }
+
+    /// Deletes all but the last `keep` events, a batch per transaction so that writers wait
+    /// at most one batch. Returns how many were deleted.
+    pub async fn prune_events(&self, keep: i64) -> Result<usize> {
+        const BATCH: i64 = 5_000;
+        let mut deleted = 0;
+        loop {
+            let step = self
+                .interact(move |conn| {
+                    let last = EventRow::last_seq(conn)?;
+                    let state = EventLogRow::get(conn)?;
+                    let cutoff = last - keep;
+                    if cutoff <= state.pruned_through {
+                        return Ok(None);
+                    }
+                    let through = cutoff.min(state.pruned_through + BATCH);
+                    let n = match conn {
+                        Conn::Sqlite(c) => c.immediate_transaction(|c| {
+                            EventRow::prune_through(&mut Conn::Sqlite(c), through)
+                        })?,
+                        Conn::Pg(c) => {
+                            c.transaction(|c| EventRow::prune_through(&mut Conn::Pg(c), through))?
+                        }
+                    };
+                    Ok(Some(n))
+                })
+                .await?;
+            match step {
+                Some(n) => deleted += n,
+                None => return Ok(deleted),
+            }
+            tokio::task::yield_now().await;
+        }
+    }
 }
 
-/// Runs `f` with the locked connection. A lock poisoned by an earlier panic is taken anyway:
-/// the connection rolled back any open transaction when the panicking closure unwound.
-fn with_connection<T>(
-    conn: &Mutex<SqliteConnection>,
-    f: impl FnOnce(&mut SqliteConnection) -> Result<T>,
+/// Runs `f` with the locked SQLite connection. A lock poisoned by an earlier panic is taken
+/// anyway: the connection rolled back any open transaction when the panicking closure unwound.
+fn with_sqlite<T>(
+    conn: &Mutex<diesel::SqliteConnection>,
+    f: impl FnOnce(&mut diesel::SqliteConnection) -> Result<T>,
 ) -> Result<T> {
     let mut guard = conn.lock().unwrap_or_else(|poisoned| {
         tracing::error!("database mutex was poisoned; recovering");
@@ -337,11 +772,59 @@ fn with_connection<T>(
     f(&mut guard)
 }
 
+/// Logs the pool's failures to (re)connect, without the URL's password (r2d2's own messages
+/// carry only the driver's text).
+#[derive(Debug)]
+struct PoolErrorLog;
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for PoolErrorLog {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::warn!(%error, "PostgreSQL connection failed");
+    }
+}
+
+/// Locks `rooms` (sorted by the caller) for the transaction; whether all exist.
+fn lock_rooms(conn: &mut Conn<'_>, rooms: &[Uuid]) -> Result<bool> {
+    let ids: Vec<String> = rooms.iter().map(Uuid::to_string).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    Ok(RoomRow::lock(conn, &refs)?.into_iter().all(|found| found))
+}
+
+/// Appends `event` to the log; returns its sequence number.
+fn append_event(conn: &mut Conn<'_>, event: &ReservationEvent) -> Result<i64> {
+    let payload = event.to_payload()?;
+    let room = event.reservation.room_id;
+    let row = NewEventRow {
+        room_id: room.to_string(),
+        previous_room_id: event
+            .previous
+            .filter(|p| p.room_id != room)
+            .map(|p| p.room_id.to_string()),
+        payload: &payload,
+    };
+    Ok(row.append(conn)?)
+}
+
+/// The database's own overlap guard refused a write: `OVERLAP`, its reservation still to be
+/// found (see `Db::guarded`).
+fn guard_overlap(written: QueryResult<usize>) -> Result<usize> {
+    match written {
+        Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::ExclusionViolation, info)) => {
+            tracing::warn!(detail = ?info.details(), "the exclusion constraint refused an overlap the application's check let through");
+            Err(Error::Overlap {
+                conflicting: Uuid::nil(),
+            })
+        }
+        other => Ok(other?),
+    }
+}
+
 /// A fresh, migrated in-memory connection, for unit tests of the queries.
 #[cfg(test)]
-pub(crate) fn test_connection() -> SqliteConnection {
-    let mut conn = SqliteConnection::establish(":memory:").expect("in-memory sqlite");
-    conn.run_pending_migrations(MIGRATIONS).expect("migrations");
+pub(crate) fn test_connection() -> diesel::SqliteConnection {
+    let mut conn = diesel::SqliteConnection::establish(":memory:").expect("in-memory sqlite");
+    conn.run_pending_migrations(SQLITE_MIGRATIONS)
+        .expect("migrations");
     conn
 }
 
@@ -356,6 +839,13 @@ fn is_memory(url: &str) -> bool {
     url == ":memory:" || url.contains("mode=memory")
 }
 
+fn micros(slot: Slot) -> (i64, i64) {
+    (
+        domain::to_micros(slot.start()),
+        domain::to_micros(slot.end()),
+    )
+}
+
 fn event(
     kind: EventKind,
     reservation: &Reservation,
@@ -363,6 +853,7 @@ fn event(
     at: DateTime<Utc>,
 ) -> ReservationEvent {
     ReservationEvent {
+        seq: 0,
         kind,
         reservation: reservation.clone(),
         previous,
@@ -388,8 +879,13 @@ fn refuse_conflict(conflict: Option<Uuid>) -> Result<()> {
     }
 }
 
-fn find_reservation(conn: &mut SqliteConnection, id: Uuid) -> Result<ReservationRow> {
+fn find_reservation(conn: &mut Conn<'_>, id: Uuid) -> Result<ReservationRow> {
     ReservationRow::find(conn, &id.to_string())?
+        .ok_or_else(|| Error::NotFound(format!("no reservation with id {id}")))
+}
+
+fn find_reservation_for_update(conn: &mut Conn<'_>, id: Uuid) -> Result<ReservationRow> {
+    ReservationRow::find_for_update(conn, &id.to_string())?
         .ok_or_else(|| Error::NotFound(format!("no reservation with id {id}")))
 }
 
@@ -459,5 +955,31 @@ mod tests {
                 "{wanted} not in {options:?}"
             );
         }
+    }
+
+    #[test]
+    fn postgres_urls_choose_postgres_and_everything_else_sqlite() {
+        assert!(is_postgres("postgres://u@h/db"));
+        assert!(is_postgres("postgresql://u@h/db"));
+        assert!(!is_postgres(":memory:"));
+        assert!(!is_postgres("roombook.db"));
+        assert!(!is_postgres("./postgres.db"));
+    }
+
+    #[test]
+    fn a_redacted_url_keeps_everything_but_the_password() {
+        assert_eq!(
+            redact("postgres://ada:s3cret@db.example:5432/roombook?sslmode=disable"),
+            "postgres://ada:***@db.example:5432/roombook?sslmode=disable"
+        );
+        assert_eq!(
+            redact("postgres://ada@db/roombook"),
+            "postgres://ada@db/roombook"
+        );
+        assert_eq!(
+            redact("postgresql://h/db?user=ada&password=s3cret"),
+            "postgresql://h/db?user=ada&password=***"
+        );
+        assert!(!redact("postgres://a:p%40ss@h/db").contains("p%40ss"));
     }
 }

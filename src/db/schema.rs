@@ -27,4 +27,21 @@ diesel::table! {
 
 diesel::joinable!(reservations -> rooms (room_id));
 
-diesel::allow_tables_to_appear_in_same_query!(reservations, rooms,);
+diesel::table! {
+    events (seq) {
+        seq -> BigInt,
+        room_id -> Text,
+        previous_room_id -> Nullable<Text>,
+        payload -> Text,
+    }
+}
+
+diesel::table! {
+    event_log (id) {
+        id -> Integer,
+        database_id -> Text,
+        pruned_through -> BigInt,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(event_log, events, reservations, rooms,);

@@ -1,6 +1,7 @@
 //! The stored things, as the rest of the program sees them.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A bookable room.
@@ -13,7 +14,8 @@ pub struct Room {
 }
 
 /// Whether a reservation holds its slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReservationStatus {
     Confirmed,
     Cancelled,
@@ -39,7 +41,7 @@ impl ReservationStatus {
 }
 
 /// One reservation of one room for a half-open interval `[start, end)`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reservation {
     pub id: Uuid,
     pub room_id: Uuid,

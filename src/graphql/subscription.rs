@@ -1,18 +1,23 @@
-//! The live feed: `reservationEvents`, fed by the event bus.
+//! The live feed: `reservationEvents`, fed by the event log.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ErrorExtensions, Object, Result, Subscription, ID};
-use futures_util::stream::{Stream, StreamExt};
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
-use tokio_stream::wrappers::BroadcastStream;
+use futures_util::stream::{self, Stream};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::Receiver;
+use uuid::Uuid;
 
 use super::scalars::Timestamp;
 use super::types::{room_by_id, Reservation, Room};
 use super::{data, parse_id, GqlResultExt};
 use crate::db::Db;
 use crate::error::Error;
-use crate::events::{self, EventKind};
+use crate::events::{self, decode_cursor, EventKind};
+
+/// Events read from the log per query while a subscription catches up.
+const REPLAY_BATCH: i64 = 500;
 
 /// The root of every subscription.
 pub struct Subscription;
@@ -21,31 +26,114 @@ pub struct Subscription;
 impl Subscription {
     /// Every reservation change that commits after the subscription started, in commit order:
     /// for one room (a reschedule into or out of it included) or, without `roomId`, all rooms.
-    /// A subscriber that falls too far behind gets an error saying how many events it missed
-    /// (`extensions.missedEvents`), then the feed goes on.
+    /// With `after` (the `cursor` of the last event a client saw), first every matching event
+    /// committed after that one, then the live feed: no gap, no duplicate. A cursor older than
+    /// the log keeps, or from another database, is `BAD_USER_INPUT`. A subscriber that falls
+    /// behind catches up from the log; if the log no longer has what it missed, it gets an
+    /// error saying how many events it missed (`extensions.missedEvents`), then the feed goes on.
     async fn reservation_events(
         &self,
         ctx: &Context<'_>,
         room_id: Option<ID>,
+        after: Option<String>,
     ) -> Result<impl Stream<Item = Result<ReservationEvent>>> {
         let room_id = room_id.map(|id| parse_id(&id, "room")).transpose().gql()?;
-        let db = data::<Db>(ctx)?;
-        // Subscribe before looking the room up, so nothing committed meanwhile is missed.
-        let events = BroadcastStream::new(db.bus().subscribe());
+        let db = data::<Db>(ctx)?.clone();
+        let after = after
+            .map(|c| decode_cursor(db.events().database_id(), &c))
+            .transpose()
+            .gql()?;
+        // Subscribe before anything else, so nothing committed meanwhile is missed.
+        let rx = db.events().subscribe();
         if let Some(id) = room_id {
             if db.room(id).await.gql()?.is_none() {
                 return Err(Error::NotFound(format!("no room with id {id}")).extend());
             }
         }
-        Ok(events.filter_map(move |item| async move {
-            match item {
-                Ok(event) if room_id.is_none_or(|r| event.concerns_room(r)) => {
-                    Some(Ok(ReservationEvent(event)))
-                }
-                Ok(_) => None,
-                Err(BroadcastStreamRecvError::Lagged(missed)) => Some(Err(lagged(missed))),
-            }
+        let mut feed = Feed {
+            db,
+            room: room_id,
+            rx,
+            last: after.map_or(0, |c| c.0),
+            catch_up_to: 0,
+            backlog: VecDeque::new(),
+            exhausted_to: None,
+        };
+        if after.is_some() {
+            // The first batch now, so a cursor the log cannot serve is refused at once.
+            feed.catch_up_to = feed.db.events().published();
+            feed.replay().await.gql()?;
+        }
+        Ok(stream::unfold(feed, |mut feed| async move {
+            let item = feed.next().await?;
+            Some((item, feed))
         }))
+    }
+}
+
+/// One subscription's position: the live receiver, and the log behind it.
+struct Feed {
+    db: Db,
+    room: Option<Uuid>,
+    rx: Receiver<Arc<events::ReservationEvent>>,
+    /// Every event with `seq <= last` has been sent or passed over.
+    last: i64,
+    /// While `last < catch_up_to`, events come from the log rather than the receiver.
+    catch_up_to: i64,
+    backlog: VecDeque<events::ReservationEvent>,
+    /// Once the backlog is sent, everything up to this has been read from the log.
+    exhausted_to: Option<i64>,
+}
+
+impl Feed {
+    /// Reads the next batch of the log after `last`, up to `catch_up_to`.
+    async fn replay(&mut self) -> crate::error::Result<()> {
+        let batch = self
+            .db
+            .replay(self.last, self.catch_up_to + 1, self.room, REPLAY_BATCH)
+            .await?;
+        if (batch.len() as i64) < REPLAY_BATCH {
+            // All that matches up to the target is in hand; the rest was for other rooms.
+            self.exhausted_to = Some(self.catch_up_to);
+        }
+        self.backlog.extend(batch);
+        Ok(())
+    }
+
+    async fn next(&mut self) -> Option<Result<ReservationEvent>> {
+        loop {
+            if let Some(event) = self.backlog.pop_front() {
+                self.last = event.seq;
+                return Some(Ok(ReservationEvent(Arc::new(event))));
+            }
+            if let Some(to) = self.exhausted_to.take() {
+                self.last = self.last.max(to);
+            }
+            if self.last < self.catch_up_to {
+                if let Err(e) = self.replay().await {
+                    // The log no longer has it: say so, and go on live.
+                    let missed = (self.catch_up_to - self.last).max(0) as u64;
+                    tracing::warn!(error = %e, "a subscriber could not catch up from the log");
+                    self.last = self.catch_up_to;
+                    return Some(Err(lagged(missed)));
+                }
+                continue;
+            }
+            match self.rx.recv().await {
+                Ok(event) if event.seq <= self.last => {}
+                Ok(event) => {
+                    self.last = event.seq;
+                    if self.room.is_none_or(|r| event.concerns_room(r)) {
+                        return Some(Ok(ReservationEvent(event)));
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::info!(missed, "a subscriber fell behind; catching up from the log");
+                    self.catch_up_to = self.db.events().published();
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
     }
 }
 
@@ -83,7 +171,7 @@ impl ReservationEvent {
         }
     }
 
-    /// The reservation as it is after the change.
+    /// The reservation as it was right after the change.
     async fn reservation(&self) -> Reservation {
         Reservation(self.0.reservation.clone())
     }
@@ -109,5 +197,11 @@ impl ReservationEvent {
     /// When the change committed.
     async fn at(&self) -> Timestamp {
         Timestamp(self.0.at)
+    }
+
+    /// Where this event stands in the log: pass it as `after` to resume after it, on any
+    /// replica of the same database.
+    async fn cursor(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(data::<Db>(ctx)?.events().cursor(&self.0))
     }
 }

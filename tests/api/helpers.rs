@@ -1,5 +1,9 @@
-//! Starts the real server on 127.0.0.1:0 with a fresh in-memory database and talks to it
-//! over HTTP like a client.
+//! Starts the real server on 127.0.0.1:0 with a fresh database of the backend under test and
+//! talks to it over HTTP like a client.
+//!
+//! The backend is `ROOMBOOK_TEST_BACKEND`: `sqlite` (the default: a fresh in-memory database
+//! per server) or `postgres` (a fresh database per server in the cluster that the `PG*`
+//! variables name, as `pg_virtualenv` sets them; `scripts/test.sh` runs both).
 
 use std::net::SocketAddr;
 use std::sync::{Mutex, OnceLock};
@@ -13,7 +17,7 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    /// The server's database handle, for looking at its event bus.
+    /// The server's database handle, for looking at its event log.
     pub db: Db,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     pub stopped: Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
@@ -27,6 +31,8 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(adjust: impl FnOnce(ServeConfig) -> ServeConfig) -> TestApp {
     let config = adjust(ServeConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
+        database: fresh_database().await,
+        db_pool_size: 4,
         ..ServeConfig::default()
     });
     let app = roombook::app::build(&config).expect("app builds");
@@ -54,14 +60,14 @@ impl TestApp {
         }
     }
 
-    /// Waits until `n` subscriptions listen on the event bus.
+    /// Waits until `n` subscriptions listen to the event log.
     pub async fn wait_for_subscribers(&self, n: usize) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while self.db.bus().subscriber_count() != n {
+        while self.db.events().subscriber_count() != n {
             assert!(
                 std::time::Instant::now() < deadline,
                 "expected {n} subscribers, have {}",
-                self.db.bus().subscriber_count()
+                self.db.events().subscriber_count()
             );
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
@@ -169,4 +175,57 @@ pub fn at(minutes: i64) -> String {
 
 pub fn fmt(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// Whether this run tests the PostgreSQL backend.
+pub fn on_postgres() -> bool {
+    std::env::var("ROOMBOOK_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// The URL of database `name` in the test cluster.
+pub fn pg_url(name: &str) -> String {
+    let var = |k: &str| {
+        std::env::var(k).unwrap_or_else(|_| {
+            panic!("ROOMBOOK_TEST_BACKEND=postgres needs {k}: run the tests with scripts/test.sh")
+        })
+    };
+    format!(
+        "postgres://{}:{}@{}:{}/{name}",
+        var("PGUSER"),
+        var("PGPASSWORD"),
+        var("PGHOST"),
+        var("PGPORT")
+    )
+}
+
+/// A new, empty database of the backend under test: `:memory:`, or a new PostgreSQL database.
+pub async fn fresh_database() -> String {
+    if !on_postgres() {
+        return ":memory:".into();
+    }
+    let name = format!("roombook_test_{}", uuid::Uuid::new_v4().simple());
+    let (client, connection) = tokio_postgres::connect(&pg_url("postgres"), tokio_postgres::NoTls)
+        .await
+        .expect("the test cluster answers");
+    let driver = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("CREATE DATABASE");
+    drop(client);
+    let _ = driver.await;
+    pg_url(&name)
+}
+
+/// A database handle of the backend under test, on a fresh database.
+pub async fn fresh_db(event_capacity: usize) -> roombook::db::Db {
+    roombook::db::Db::open(
+        &fresh_database().await,
+        &roombook::db::DbOptions {
+            pool_size: 4,
+            event_capacity,
+            ..Default::default()
+        },
+    )
+    .expect("database opens")
 }

@@ -9,6 +9,7 @@ mod limits;
 mod listing;
 mod properties;
 mod reschedule_cancel;
+mod resume;
 mod rooms;
 mod subscriptions;
 mod ws_client;

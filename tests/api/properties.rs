@@ -392,7 +392,7 @@ proptest! {
     fn random_operations_keep_every_rule(ops in proptest::collection::vec(op(), 1..40)) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async {
-            let db = roombook::db::Db::open(":memory:", roombook::events::EventBus::default()).unwrap();
+            let db = crate::helpers::fresh_db(roombook::events::EventLog::DEFAULT_CAPACITY).await;
             let schema = roombook::graphql::build(db, &roombook::config::Limits::default());
             let mut model = Model::default();
             // Start with two rooms so most operations have somewhere to go.

@@ -16,8 +16,9 @@ use crate::helpers::TestApp;
 pub const TRANSPORT: &str = "graphql-transport-ws";
 pub const LEGACY: &str = "graphql-ws";
 
-pub const EVENTS: &str = "subscription($room: ID) { reservationEvents(roomId: $room) {
-    kind at previousStart previousEnd previousRoom { id name }
+pub const EVENTS: &str =
+    "subscription($room: ID, $after: String) { reservationEvents(roomId: $room, after: $after) {
+    kind at cursor previousStart previousEnd previousRoom { id name }
     reservation { id start end status title room { id name } } } }";
 
 pub struct WsClient {
@@ -33,7 +34,12 @@ pub struct Closed {
 
 impl WsClient {
     pub async fn connect(app: &TestApp, protocol: Option<&str>) -> WsClient {
-        let mut req = format!("ws://{}/graphql", app.addr)
+        WsClient::connect_to(app.addr, protocol).await
+    }
+
+    /// Connects to a server at `addr` (a replica process, say).
+    pub async fn connect_to(addr: std::net::SocketAddr, protocol: Option<&str>) -> WsClient {
+        let mut req = format!("ws://{addr}/graphql")
             .into_client_request()
             .unwrap();
         if let Some(p) = protocol {
@@ -51,7 +57,12 @@ impl WsClient {
 
     /// Connects with graphql-transport-ws and completes the handshake.
     pub async fn ready(app: &TestApp) -> WsClient {
-        let mut c = WsClient::connect(app, Some(TRANSPORT)).await;
+        WsClient::ready_at(app.addr).await
+    }
+
+    /// Connects to `addr` with graphql-transport-ws and completes the handshake.
+    pub async fn ready_at(addr: std::net::SocketAddr) -> WsClient {
+        let mut c = WsClient::connect_to(addr, Some(TRANSPORT)).await;
         c.send(json!({"type": "connection_init"})).await;
         assert_eq!(c.recv().await["type"], "connection_ack");
         c
