@@ -23,6 +23,8 @@ use crate::db::{Db, Snapshot};
 
 /// The channel replicas NOTIFY after a commit.
 pub const CHANNEL: &str = "roombook_events";
+/// The listening connection's `application_name`, as `pg_stat_activity` shows it.
+pub const LISTENER_NAME: &str = "roombook-listener";
 /// Events read per query.
 const BATCH: i64 = 1_000;
 /// How often the reader looks at the log with no bell rung: the bound on the latency a lost
@@ -131,7 +133,17 @@ async fn listen(db: Db, url: String) {
     let log = db.events();
     let mut backoff = Duration::from_millis(100);
     loop {
-        match tokio_postgres::connect(&url, NoTls).await {
+        let config = match url.parse::<tokio_postgres::Config>() {
+            Ok(mut config) => {
+                config.application_name(LISTENER_NAME);
+                config
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the database URL does not parse for the event listener");
+                return;
+            }
+        };
+        match config.connect(NoTls).await {
             Ok((client, mut connection)) => {
                 let messages = async {
                     let mut stream =

@@ -1,82 +1,13 @@
 //! The binary as an operator meets it: help, bad input, signals, restarts.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::helpers::{at, code};
 
-const BIN: &str = env!("CARGO_BIN_EXE_roombook");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Running {
-    child: Child,
-    base: String,
-}
-
-impl Running {
-    async fn start(args: &[&str]) -> Running {
-        let port = free_port();
-        let child = Command::new(BIN)
-            .args(["--addr", &format!("127.0.0.1:{port}")])
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while reqwest::get(format!("{base}/healthz")).await.is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Running { child, base }
-    }
-
-    async fn gql(&self, query: &str, variables: Value) -> Value {
-        reqwest::Client::new()
-            .post(format!("{}/graphql", self.base))
-            .json(&json!({"query": query, "variables": variables}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    /// Sends SIGTERM and returns the exit code.
-    fn terminate(self) -> Option<i32> {
-        self.signal("-TERM")
-    }
-
-    /// Sends `signal` (as `kill` spells it) and returns the exit code, if any.
-    fn signal(mut self, signal: &str) -> Option<i32> {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .unwrap()
-            .success());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(Instant::now() < deadline, "did not exit after SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
+use crate::process::{Running, BIN};
 
 #[test]
 fn help_explains_every_flag_and_its_environment_variable() {

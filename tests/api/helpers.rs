@@ -19,6 +19,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The server's database handle, for looking at its event log.
     pub db: Db,
+    /// The URL of its database.
+    pub database: String,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     pub stopped: Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
 }
@@ -35,6 +37,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(ServeConfig) -> ServeConfig) -> 
         db_pool_size: 4,
         ..ServeConfig::default()
     });
+    let database = config.database.clone();
     let app = roombook::app::build(&config).expect("app builds");
     let db = app.db.clone();
     let listener = tokio::net::TcpListener::bind(config.addr).await.unwrap();
@@ -47,6 +50,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(ServeConfig) -> ServeConfig) -> 
         addr,
         client: reqwest::Client::new(),
         db,
+        database,
         stop: Mutex::new(Some(tx)),
         stopped: Mutex::new(Some(server)),
     }

@@ -7,6 +7,8 @@ mod helpers;
 mod http;
 mod limits;
 mod listing;
+mod postgres;
+mod process;
 mod properties;
 mod reschedule_cancel;
 mod resume;

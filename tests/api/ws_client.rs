@@ -107,6 +107,11 @@ impl WsClient {
         }
     }
 
+    /// The next protocol message within `wait`, if one comes.
+    pub async fn try_recv(&mut self, wait: Duration) -> Option<Value> {
+        tokio::time::timeout(wait, self.recv()).await.ok()
+    }
+
     /// The `type` of the next text message, keep-alives included.
     pub async fn recv_raw_type(&mut self) -> String {
         self.next_json().await["type"]
