@@ -204,8 +204,9 @@ impl Db {
     fn open_pg(url: &str, options: &DbOptions) -> Result<Self> {
         let unreachable = |e: &dyn std::fmt::Display| {
             Error::internal(format_args!(
-                "cannot use PostgreSQL at {}: {e}",
-                redact(url)
+                "cannot use PostgreSQL at {}: {}",
+                redact(url),
+                one_line(e)
             ))
         };
         let pool = Pool::builder()
@@ -779,8 +780,17 @@ struct PoolErrorLog;
 
 impl diesel::r2d2::HandleError<diesel::r2d2::Error> for PoolErrorLog {
     fn handle_error(&self, error: diesel::r2d2::Error) {
-        tracing::warn!(%error, "PostgreSQL connection failed");
+        tracing::warn!(error = %one_line(&error), "PostgreSQL connection failed");
     }
+}
+
+/// A driver's message on one line (libpq adds indented hint lines).
+fn one_line(message: &dyn std::fmt::Display) -> String {
+    message
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Locks `rooms` (sorted by the caller) for the transaction; whether all exist.

@@ -63,6 +63,29 @@ async fn an_address_in_use_is_one_line_and_a_non_zero_exit() {
     );
 }
 
+#[test]
+fn an_unreachable_postgres_is_one_line_naming_it_without_its_password_and_exit_1() {
+    let port = crate::process::free_port(); // nothing listens there
+    let url = format!("postgres://ada:hunter2secret@127.0.0.1:{port}/roombook");
+    let out = Command::new(BIN)
+        .args(["--addr", "127.0.0.1:0", "--database", &url])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    let log = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("postgres://ada:***@127.0.0.1:{port}/roombook")),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hunter2") && !log.contains("hunter2"),
+        "{err}{log}"
+    );
+}
+
 #[tokio::test]
 async fn sigterm_exits_zero_and_a_file_database_keeps_what_was_acknowledged() {
     let dir = std::env::temp_dir().join(format!("roombook-cli-{}", uuid::Uuid::new_v4()));

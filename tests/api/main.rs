@@ -10,6 +10,7 @@ mod listing;
 mod postgres;
 mod process;
 mod properties;
+mod replicas;
 mod reschedule_cancel;
 mod resume;
 mod rooms;

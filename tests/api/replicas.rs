@@ -1,0 +1,281 @@
+//! Several replicas: real processes of the built binary on one PostgreSQL database, started
+//! together (each migrates at start). `scripts/test.sh` runs these.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::process::Running;
+use crate::ws_client::*;
+
+const BOOK: &str = "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id } }";
+
+/// `n` replicas on one fresh database, started at the same time.
+async fn replicas(n: usize) -> (Vec<Running>, String) {
+    assert!(on_postgres(), "PostgreSQL only: scripts/test.sh runs it");
+    let database = fresh_database().await;
+    let args = ["--database", database.as_str(), "--db-pool-size", "8"];
+    let started = futures_util::future::join_all((0..n).map(|_| Running::start(&args))).await;
+    (started, database)
+}
+
+fn book_vars(room: &str, start: &str, end: &str) -> Value {
+    json!({"i": {"roomId": room, "start": start, "end": end,
+                 "organizerName": "Ada", "organizerEmail": "ada@example.com"}})
+}
+
+async fn create_room(on: &Running, name: &str) -> String {
+    let body = on
+        .gql(
+            "mutation($n: String!) { createRoom(input: {name: $n, capacity: 4}) { id } }",
+            json!({"n": name}),
+        )
+        .await;
+    body["data"]["createRoom"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: scripts/test.sh runs it"]
+async fn sixty_four_overlapping_bookings_over_three_replicas_have_one_winner_every_round() {
+    let (replicas, _) = replicas(3).await;
+    let room = create_room(&replicas[0], "Contested").await;
+    let client = reqwest::Client::new();
+    let rounds = 50;
+    let mut bad_rounds = Vec::new();
+    for round in 0..rounds {
+        // 64 slots that all contain the minute at 10 past the round's hour.
+        let requests = (0..64).map(|i| {
+            let replica = &replicas[i % 3];
+            let start = at(60 * round + (i as i64 % 10));
+            let end = at(60 * round + 11 + (i as i64 % 7));
+            let body = json!({"query": BOOK, "variables": book_vars(&room, &start, &end)});
+            let client = client.clone();
+            async move {
+                let v: Value = client
+                    .post(format!("{}/graphql", replica.base))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                v
+            }
+        });
+        let results = futures_util::future::join_all(requests).await;
+        let won = results
+            .iter()
+            .filter(|v| v["data"]["bookRoom"]["id"].is_string())
+            .count();
+        let overlaps = results
+            .iter()
+            .filter(|v| code(v) == Some("OVERLAP"))
+            .count();
+        if won != 1 || overlaps != 63 {
+            bad_rounds.push((round, won, overlaps));
+        }
+    }
+    eprintln!(
+        "64-way race on 3 replicas: {} of {rounds} rounds with other than one winner",
+        bad_rounds.len()
+    );
+    assert!(
+        bad_rounds.is_empty(),
+        "rounds (round, winners, overlaps): {bad_rounds:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: scripts/test.sh runs it"]
+async fn a_subscriber_on_one_replica_gets_every_change_through_the_others_once_in_room_order() {
+    let (replicas, _) = replicas(3).await;
+    let rooms = [
+        create_room(&replicas[1], "East").await,
+        create_room(&replicas[2], "West").await,
+    ];
+    let mut ws = WsClient::ready_at(replicas[0].addr).await;
+    ws.subscribe("1", EVENTS, json!({})).await;
+    // The subscription is live once a change made after it arrives; make one and wait.
+    let probe = replicas[1]
+        .gql(
+            BOOK,
+            book_vars(&rooms[0], &at(-1 + 24 * 60 * 30), &at(24 * 60 * 30)),
+        )
+        .await;
+    assert!(probe["errors"].is_null(), "{probe}");
+    assert_eq!(ws.event("1").await["kind"], "BOOKED");
+    let mut expected = HashSet::new();
+
+    // Concurrent bookings through replicas 1 and 2, then a move and a cancel of each.
+    let writes = (0..30).map(|i| {
+        let (replica, room) = (&replicas[1 + i % 2], &rooms[i % 2]);
+        async move {
+            let v = replica.gql(BOOK, book_vars(room, &at(60 * i as i64), &at(60 * i as i64 + 30))).await;
+            let id = v["data"]["bookRoom"]["id"].as_str().unwrap_or_else(|| panic!("{v}")).to_owned();
+            let moved = replica
+                .gql(
+                    "mutation($id: ID!, $s: DateTime) { rescheduleReservation(input: {id: $id, start: $s}) { id } }",
+                    json!({"id": id, "s": at(60 * i as i64 + 10)}),
+                )
+                .await;
+            assert!(moved["errors"].is_null(), "{moved}");
+            let cancelled = replica
+                .gql("mutation($id: ID!) { cancelReservation(id: $id) { id } }", json!({"id": id}))
+                .await;
+            assert!(cancelled["errors"].is_null(), "{cancelled}");
+            id
+        }
+    });
+    let ids = futures_util::future::join_all(writes).await;
+    for id in &ids {
+        for kind in ["BOOKED", "RESCHEDULED", "CANCELLED"] {
+            expected.insert((kind.to_owned(), id.clone()));
+        }
+    }
+    let mut got = Vec::new();
+    for _ in 0..expected.len() {
+        got.push(ws.event("1").await);
+    }
+    assert!(
+        ws.try_recv(std::time::Duration::from_millis(300))
+            .await
+            .is_none(),
+        "an event twice"
+    );
+    let received: HashSet<(String, String)> = got
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_owned(),
+                e["reservation"]["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(received, expected, "every change once");
+    // Per room: each reservation's changes in the order they were made, times never back.
+    let mut per_room: HashMap<String, Vec<&Value>> = HashMap::new();
+    for e in &got {
+        per_room
+            .entry(e["reservation"]["room"]["id"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(e);
+    }
+    for events in per_room.values() {
+        assert!(events
+            .windows(2)
+            .all(|w| w[0]["at"].as_str() <= w[1]["at"].as_str()));
+        let mut stage: HashMap<&str, usize> = HashMap::new();
+        for e in events {
+            let order = ["BOOKED", "RESCHEDULED", "CANCELLED"];
+            let k = order.iter().position(|k| e["kind"] == *k).unwrap();
+            let s = stage
+                .entry(e["reservation"]["id"].as_str().unwrap())
+                .or_insert(0);
+            assert_eq!(*s, k, "out of commit order: {e}");
+            *s += 1;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: scripts/test.sh runs it"]
+async fn a_cursor_from_one_replica_resumes_on_another() {
+    let (replicas, _) = replicas(3).await;
+    let room = create_room(&replicas[0], "A").await;
+    let mut ws = WsClient::ready_at(replicas[0].addr).await;
+    ws.subscribe("1", EVENTS, json!({})).await;
+    let first = replicas[1]
+        .gql(BOOK, book_vars(&room, &at(0), &at(30)))
+        .await;
+    assert!(first["errors"].is_null(), "{first}");
+    let cursor = ws.event("1").await["cursor"].as_str().unwrap().to_owned();
+    ws.close().await;
+    let mut missed = Vec::new();
+    for i in 1..6 {
+        let v = replicas[1]
+            .gql(BOOK, book_vars(&room, &at(60 * i), &at(60 * i + 30)))
+            .await;
+        missed.push(v["data"]["bookRoom"]["id"].as_str().unwrap().to_owned());
+    }
+    let mut ws = WsClient::ready_at(replicas[2].addr).await;
+    ws.subscribe("1", EVENTS, json!({"after": cursor})).await;
+    for id in &missed {
+        assert_eq!(ws.event("1").await["reservation"]["id"], id.as_str());
+    }
+    let live = replicas[0]
+        .gql(BOOK, book_vars(&room, &at(600), &at(630)))
+        .await;
+    assert_eq!(
+        ws.event("1").await["reservation"]["id"],
+        live["data"]["bookRoom"]["id"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: scripts/test.sh runs it"]
+async fn a_replica_killed_mid_stream_loses_no_acknowledged_booking() {
+    let (mut replicas, _) = replicas(2).await;
+    let survivor = replicas.pop().unwrap();
+    let victim = replicas.pop().unwrap();
+    let room = create_room(&victim, "Busy").await;
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (acked, base, room) = (acked.clone(), victim.base.clone(), room.clone());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                for slot in 0..100_000i64 {
+                    let body = json!({"query": BOOK, "variables": book_vars(&room, &at(30 * slot), &at(30 * slot + 45))});
+                    let Ok(resp) = client.post(format!("{base}/graphql")).json(&body).send().await else { break };
+                    let Ok(v) = resp.json::<Value>().await else { break };
+                    if let Some(id) = v["data"]["bookRoom"]["id"].as_str() {
+                        acked.lock().unwrap().push(id.to_owned());
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    victim.signal("-KILL");
+    for c in clients {
+        c.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 5,
+        "only {} acknowledged before the kill",
+        acked.len()
+    );
+    eprintln!("{} bookings acknowledged before SIGKILL", acked.len());
+    for id in &acked {
+        let body = survivor
+            .gql(
+                "query($id: ID!) { reservation(id: $id) { status } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["reservation"]["status"], "CONFIRMED",
+            "{id} lost: {body}"
+        );
+    }
+    let body = survivor
+        .gql(
+            "query($r: ID, $f: DateTime, $t: DateTime) { reservations(roomId: $r, from: $f, to: $t) { start end } }",
+            json!({"r": room, "f": at(0), "t": at(300 * 24 * 60)}),
+        )
+        .await;
+    let list = body["data"]["reservations"].as_array().unwrap();
+    assert!(list.len() >= acked.len());
+    for pair in list.windows(2) {
+        assert!(
+            pair[0]["end"].as_str() <= pair[1]["start"].as_str(),
+            "overlap: {pair:?}"
+        );
+    }
+}
