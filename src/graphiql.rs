@@ -57,7 +57,8 @@ const DEFAULT_QUERY: &str = r#"# Welcome to roombook. Press the run button (or C
 #
 # Try next:
 #   mutation { createRoom(input: {name: "Blue Room", capacity: 8}) { id name } }
-#   subscription { reservationEvents { kind at reservation { id start end room { name } } } }
+#   subscription { reservationEvents { kind at cursor reservation { id start end room { name } } } }
+#   (reconnecting? pass the last cursor you saw: reservationEvents(after: "...") misses nothing)
 
 query Rooms {
   rooms {
