@@ -3,9 +3,13 @@
 //!
 //!     cargo bench --bench load                 # every workload
 //!     cargo bench --bench load -- subscribe    # some: subscribe book history list race memory
+//!     BENCH_DATABASE=postgres://... cargo bench --bench load -- replicas
 //!
 //! Env: SUBSCRIBERS (1000), EVENTS (100), INTERVAL_MS (100), SECONDS (5), CONNS (32),
-//! PREFILL (100000).
+//! PREFILL (100000), BENCH_DATABASE (the servers' --database; default in memory).
+//! `replicas` (only with a PostgreSQL BENCH_DATABASE, and not in the default set): the
+//! subscribe workload with the subscribers on one replica and the bookings made through
+//! another, so it measures delivery across replicas.
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +40,11 @@ struct Server {
 
 impl Server {
     async fn start() -> Server {
+        let database = std::env::var("BENCH_DATABASE").unwrap_or_else(|_| ":memory:".into());
+        Server::start_on(&database).await
+    }
+
+    async fn start_on(database: &str) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -55,7 +64,7 @@ impl Server {
             Command::new(bin)
         };
         let child = cmd
-            .args(["--addr", &addr])
+            .args(["--addr", &addr, "--database", database])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -325,13 +334,33 @@ async fn bench_race() {
 }
 
 async fn bench_subscribe() {
+    let server = Arc::new(Server::start().await);
+    subscribe_through("subscribe", server.clone(), server).await;
+}
+
+/// Subscribers on one replica, bookings through another, one PostgreSQL database.
+async fn bench_replicas() {
+    let Some(database) = std::env::var("BENCH_DATABASE")
+        .ok()
+        .filter(|d| d.starts_with("postgres"))
+    else {
+        println!("replicas: skipped, needs BENCH_DATABASE=postgres://...");
+        return;
+    };
+    let booker = Arc::new(Server::start_on(&database).await);
+    let listener = Arc::new(Server::start_on(&database).await);
+    subscribe_through("replicas", booker, listener).await;
+}
+
+/// Latency from a booking (through `booker`) to its event at every subscriber (of `listener`).
+async fn subscribe_through(label: &str, booker: Arc<Server>, listener: Arc<Server>) {
     let subscribers = env_num("SUBSCRIBERS", 1000) as usize;
     let events = env_num("EVENTS", 100) as usize;
     let interval = Duration::from_millis(env_num("INTERVAL_MS", 100));
-    let server = Arc::new(Server::start().await);
-    let room = server.room("live").await;
+    let server = booker;
+    let room = server.room(&format!("live-{}", std::process::id())).await;
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(subscribers);
-    let url = format!("{}/graphql", server.base.replace("http", "ws"));
+    let url = format!("{}/graphql", listener.base.replace("http", "ws"));
     let clients: Vec<_> = (0..subscribers).map(|_| {
         let (url, ready_tx) = (url.clone(), ready_tx.clone());
         tokio::spawn(async move {
@@ -423,14 +452,14 @@ async fn bench_subscribe() {
     from_response.sort_by(f64::total_cmp);
     from_request.sort_by(f64::total_cmp);
     println!(
-        "subscribe: {subscribers} subscribers x {events} events {} ms apart: delivered {}/{}, missed {missed_total}; \
+        "{label}: {subscribers} subscribers x {events} events {} ms apart: delivered {}/{}, missed {missed_total}; \
          booking response -> event p50 {:.1} ms p99 {:.1} ms max {:.1} ms; booking request -> event p50 {:.1} ms p99 {:.1} ms",
         interval.as_millis(), from_response.len(), subscribers * events,
         percentile(&from_response, 0.5), percentile(&from_response, 0.99), from_response.last().copied().unwrap_or(f64::NAN),
         percentile(&from_request, 0.5), percentile(&from_request, 0.99),
     );
     if missing > 0 {
-        println!("subscribe: {missing} events never arrived");
+        println!("{label}: {missing} events never arrived");
     }
 }
 
@@ -463,6 +492,9 @@ fn main() {
         }
         if runs("history") {
             bench_history().await;
+        }
+        if wanted.iter().any(|w| w == "replicas") {
+            bench_replicas().await;
         }
     });
 }

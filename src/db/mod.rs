@@ -530,9 +530,32 @@ impl Db {
         include_cancelled: bool,
         max: usize,
     ) -> Result<Vec<Reservation>> {
+        self.list(window, room_id, include_cancelled, max, true)
+            .await
+    }
+
+    /// The CONFIRMED reservations of `room` (just read, so known to exist: rooms are never
+    /// deleted) overlapping `window`, sorted by start; more than `max` is refused.
+    pub async fn reservations_of(
+        &self,
+        room: &Room,
+        window: Window,
+        max: usize,
+    ) -> Result<Vec<Reservation>> {
+        self.list(window, Some(room.id), false, max, false).await
+    }
+
+    async fn list(
+        &self,
+        window: Window,
+        room_id: Option<Uuid>,
+        include_cancelled: bool,
+        max: usize,
+        check_room: bool,
+    ) -> Result<Vec<Reservation>> {
         self.interact(move |conn| {
             let room = room_id.map(|id| id.to_string());
-            if let Some(room) = &room {
+            if let Some(room) = room.as_ref().filter(|_| check_room) {
                 if !RoomRow::exists(conn, room)? {
                     return Err(room_not_found(room));
                 }
@@ -697,6 +720,14 @@ impl Db {
             }
         })
         .await
+    }
+
+    /// The events after `after` that have committed already (at most 100,000): a subscription
+    /// starting now must not be sent them, though the log reader may not have published them
+    /// yet.
+    pub async fn committed_after(&self, after: i64) -> Result<Vec<i64>> {
+        self.interact(move |conn| Ok(EventRow::seqs_after(conn, after, 100_000)?))
+            .await
     }
 
     /// PostgreSQL's log reader: up to `limit` events with `seq >= next`, in order, and the

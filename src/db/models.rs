@@ -275,35 +275,37 @@ impl ReservationRow {
             .select((reservations::id, reservations::end_at))
     }
 
-    /// The length of the longest reservation ever stored, in microseconds (0 if none).
-    pub fn longest(conn: &mut Conn<'_>) -> QueryResult<i64> {
-        let length = reservations::end_at - reservations::start_at;
-        let longest: Option<i64> = dispatch!(conn, |c| c
-            .first_row(reservations::table.select(length).order(length.desc())))?;
-        Ok(longest.unwrap_or(0))
-    }
-
     /// Reservations overlapping `[from, to)`, by start. A reservation reaching into the window
-    /// starts at most `longest` before it, so the index range scanned is bounded by the window.
-    /// Up to `max` of them, and whether there were more.
+    /// starts at most the longest reservation's length before it, so the index range scanned
+    /// is bounded by the window; that length is a scalar subquery of the same statement (one
+    /// round trip), read from its index. Up to `max` of them, and whether there were more.
     pub fn list(
         conn: &mut Conn<'_>,
         f: &ListFilter<'_>,
         max: usize,
     ) -> QueryResult<(Vec<Self>, bool)> {
-        let longest = Self::longest(conn)?;
-        dispatch!(conn, |c| c.at_most(list_query!(f, longest), max))
+        dispatch!(conn, |c| c.at_most(list_query!(f), max))
     }
 }
 
+diesel::alias!(reservations as longest_reservation: LongestReservation);
+
 /// The listing query of `ReservationRow::list`, boxed for whichever backend runs it.
 macro_rules! list_query {
-    ($f:expr, $longest:expr) => {{
+    ($f:expr) => {{
         let f: &ListFilter<'_> = $f;
+        let length = longest_reservation.field(reservations::end_at)
+            - longest_reservation.field(reservations::start_at);
+        let longest = longest_reservation
+            .select(diesel::dsl::max(length))
+            .single_value();
+        let from: i64 = f.from;
+        let earliest =
+            from.into_sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>() - longest;
         let mut q = reservations::table
             .into_boxed()
             .filter(reservations::start_at.lt(f.to))
-            .filter(reservations::start_at.ge(f.from.saturating_sub($longest)))
+            .filter(reservations::start_at.nullable().ge(earliest))
             .filter(reservations::end_at.gt(f.from))
             // By start only: the index delivers that order (ties in insertion order, as an
             // index keeps equal keys by rowid), so SQLite does not sort.
@@ -378,6 +380,16 @@ impl EventRow {
                 None => q.load(c),
             }
         })
+    }
+
+    /// Up to `limit` sequence numbers of committed events after `after`.
+    pub fn seqs_after(conn: &mut Conn<'_>, after: i64, limit: i64) -> QueryResult<Vec<i64>> {
+        dispatch!(conn, |c| events::table
+            .filter(events::seq.gt(after))
+            .order(events::seq.asc())
+            .limit(limit)
+            .select(events::seq)
+            .load(c))
     }
 
     /// The highest sequence number written so far (0 if none).
@@ -471,27 +483,18 @@ mod tests {
                     from: 0,
                     to: 10,
                 };
-                let q: reservations::BoxedQuery<'_, Sqlite> = list_query!(&f, 5);
+                let q: reservations::BoxedQuery<'_, Sqlite> = list_query!(&f);
                 let plan = plan(&q);
                 assert!(plan.contains("SEARCH reservations USING INDEX"), "{plan}");
                 assert!(!plan.contains("SCAN"), "{plan}");
+                // The bound's subquery reads the longest length from its index.
+                assert!(plan.contains("reservations_length"), "{plan}");
                 if !include_cancelled {
                     // Two status ranges are merged by a sort; the common case needs none.
                     assert!(!plan.contains("TEMP B-TREE"), "{plan}");
                 }
             }
         }
-    }
-
-    #[test]
-    fn the_longest_reservation_is_read_from_its_index() {
-        let length = reservations::end_at - reservations::start_at;
-        let q = reservations::table
-            .select(length)
-            .order(length.desc())
-            .limit(1);
-        let plan = plan(&q);
-        assert!(plan.contains("reservations_length"), "{plan}");
     }
 
     #[test]

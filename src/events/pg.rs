@@ -32,6 +32,10 @@ const BATCH: i64 = 1_000;
 const POLL: Duration = Duration::from_millis(500);
 /// How often it looks while waiting for a gap to be filled or given up.
 const GAP_POLL: Duration = Duration::from_millis(5);
+/// Reads of the log, and NOTIFYs, at most this often: under load one of each serves many
+/// commits (each otherwise costs PostgreSQL a statement per commit), at a cost of at most this
+/// much latency.
+const COALESCE: Duration = Duration::from_millis(1);
 
 /// A missing `seq` range below `upto`, seen in a snapshot whose `xmax` was `xmax`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,7 +84,11 @@ pub fn spawn(db: &Db) {
         return;
     };
     tokio::spawn(read_log(db.clone()));
-    tokio::spawn(listen(db.clone(), url));
+    tokio::spawn(listen(
+        db.clone(),
+        url,
+        uuid::Uuid::new_v4().simple().to_string(),
+    ));
 }
 
 /// Publishes the log in `seq` order, woken by local commits, NOTIFY, or the poll.
@@ -95,6 +103,7 @@ async fn read_log(db: Db) {
             () = log.wake_reader.notified() => {}
             () = tokio::time::sleep(wait) => {}
         }
+        tokio::time::sleep(COALESCE).await;
         loop {
             match db.read_log(next, BATCH).await {
                 Ok((events, snap)) => {
@@ -129,7 +138,7 @@ async fn read_log(db: Db) {
 /// Keeps one connection LISTENing (reconnecting with backoff), rings the reader on every
 /// notification and on every (re)connect, and sends this replica's NOTIFYs, several commits
 /// folded into one.
-async fn listen(db: Db, url: String) {
+async fn listen(db: Db, url: String, me: String) {
     let log = db.events();
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -150,6 +159,8 @@ async fn listen(db: Db, url: String) {
                         futures_util::stream::poll_fn(|cx| connection.poll_message(cx));
                     while let Some(message) = stream.next().await {
                         match message {
+                            // Its own commits already woke this replica's reader.
+                            Ok(AsyncMessage::Notification(n)) if n.payload() == me => {}
                             Ok(AsyncMessage::Notification(_)) => log.wake_reader.notify_one(),
                             Ok(_) => {}
                             Err(e) => {
@@ -169,9 +180,11 @@ async fn listen(db: Db, url: String) {
                     backoff = Duration::from_millis(100);
                     // Anything committed while this connection was down.
                     log.wake_reader.notify_one();
+                    let notify = format!("NOTIFY {CHANNEL}, '{me}'");
                     loop {
                         log.wake_notifier.notified().await;
-                        if let Err(e) = client.batch_execute(&format!("NOTIFY {CHANNEL}")).await {
+                        tokio::time::sleep(COALESCE).await;
+                        if let Err(e) = client.batch_execute(&notify).await {
                             tracing::warn!(error = %e, "cannot NOTIFY other replicas");
                             return;
                         }

@@ -1,6 +1,6 @@
 //! The live feed: `reservationEvents`, fed by the event log.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ErrorExtensions, Object, Result, Subscription, ID};
@@ -43,8 +43,14 @@ impl Subscription {
             .map(|c| decode_cursor(db.events().database_id(), &c))
             .transpose()
             .gql()?;
-        // Subscribe before anything else, so nothing committed meanwhile is missed.
+        // Subscribe before anything else, so nothing committed meanwhile is missed; what had
+        // committed by then is not sent, though it may not have been published yet.
+        let published = db.events().published();
         let rx = db.events().subscribe();
+        let before = match after {
+            Some(_) => Vec::new(),
+            None => db.committed_after(published).await.gql()?,
+        };
         if let Some(id) = room_id {
             if db.room(id).await.gql()?.is_none() {
                 return Err(Error::NotFound(format!("no room with id {id}")).extend());
@@ -58,6 +64,7 @@ impl Subscription {
             catch_up_to: 0,
             backlog: VecDeque::new(),
             exhausted_to: None,
+            before: before.into_iter().collect(),
         };
         if after.is_some() {
             // The first batch now, so a cursor the log cannot serve is refused at once.
@@ -83,6 +90,8 @@ struct Feed {
     backlog: VecDeque<events::ReservationEvent>,
     /// Once the backlog is sent, everything up to this has been read from the log.
     exhausted_to: Option<i64>,
+    /// Events that committed before this subscription started, not to be sent.
+    before: HashSet<i64>,
 }
 
 impl Feed {
@@ -120,7 +129,7 @@ impl Feed {
                 continue;
             }
             match self.rx.recv().await {
-                Ok(event) if event.seq <= self.last => {}
+                Ok(event) if event.seq <= self.last || self.before.remove(&event.seq) => {}
                 Ok(event) => {
                     self.last = event.seq;
                     if self.room.is_none_or(|r| event.concerns_room(r)) {

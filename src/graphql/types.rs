@@ -44,7 +44,7 @@ impl Room {
         let window =
             Window::resolve(from.map(|t| t.0), to.map(|t| t.0), chrono::Utc::now()).gql()?;
         let list = data::<Db>(ctx)?
-            .reservations(window, Some(self.0.id), false, data::<ListLimit>(ctx)?.0)
+            .reservations_of(&self.0, window, data::<ListLimit>(ctx)?.0)
             .await
             .gql()?;
         Ok(list.into_iter().map(Reservation).collect())
