@@ -357,12 +357,19 @@ impl Db {
             let now = domain::truncate_to_micros(Utc::now());
             let work = |conn: &mut Conn<'_>| -> Result<(T, Vec<ReservationEvent>)> {
                 let (value, mut events) = f(conn, now)?;
+                // SQLite: the one writer holds the lock, so the next sequence number is the
+                // last published one's successor (an insert naming it needs no RETURNING).
+                let mut next = match conn {
+                    Conn::Sqlite(_) => Some(inner.log.published() + 1),
+                    Conn::Pg(_) => None,
+                };
                 for event in &mut events {
                     // Stamped with every lock of the change held: on PostgreSQL a writer may
                     // have waited for its room since `now`, and a room's events must not go
                     // back in time.
                     event.at = event.at.max(domain::truncate_to_micros(Utc::now()));
-                    event.seq = append_event(conn, event)?;
+                    event.seq = append_event(conn, event, next)?;
+                    next = next.map(|n| n + 1);
                 }
                 Ok((value, events))
             };
@@ -852,8 +859,8 @@ fn lock_rooms(conn: &mut Conn<'_>, rooms: &[Uuid]) -> Result<bool> {
     Ok(RoomRow::lock(conn, &refs)?.into_iter().all(|found| found))
 }
 
-/// Appends `event` to the log; returns its sequence number.
-fn append_event(conn: &mut Conn<'_>, event: &ReservationEvent) -> Result<i64> {
+/// Appends `event` to the log (as `seq`, when the writer knows it); returns its sequence number.
+fn append_event(conn: &mut Conn<'_>, event: &ReservationEvent, seq: Option<i64>) -> Result<i64> {
     let payload = event.to_payload()?;
     let room = event.reservation.room_id;
     let row = NewEventRow {
@@ -864,7 +871,7 @@ fn append_event(conn: &mut Conn<'_>, event: &ReservationEvent) -> Result<i64> {
             .map(|p| p.room_id.to_string()),
         payload: &payload,
     };
-    Ok(row.append(conn)?)
+    Ok(row.append(conn, seq)?)
 }
 
 /// The database's exclusion constraint refused a write: `OVERLAP`, the reservation in the way

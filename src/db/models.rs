@@ -181,7 +181,14 @@ impl RoomRow {
 
 /// A row of `reservations`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = reservations, check_for_backend(Sqlite, Pg), treat_none_as_null = true)]
+// None is NULL, never DEFAULT: the INSERT is then one static statement, prepared once and
+// cached by type, rather than SQL built afresh for every booking (~3% of one, perf).
+#[diesel(
+    table_name = reservations,
+    check_for_backend(Sqlite, Pg),
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub struct ReservationRow {
     pub id: StoredUuid,
     pub room_id: StoredUuid,
@@ -327,7 +334,11 @@ use list_query;
 
 /// A row of the event log, as written.
 #[derive(Debug, Insertable)]
-#[diesel(table_name = events, check_for_backend(Sqlite, Pg))]
+#[diesel(
+    table_name = events,
+    check_for_backend(Sqlite, Pg),
+    treat_none_as_default_value = false
+)]
 pub struct NewEventRow<'a> {
     pub room_id: String,
     pub previous_room_id: Option<String>,
@@ -343,12 +354,19 @@ pub struct EventRow {
 }
 
 impl NewEventRow<'_> {
-    /// Appends the row and returns its sequence number (the cursor).
-    pub fn append(&self, conn: &mut Conn<'_>) -> QueryResult<i64> {
-        dispatch!(conn, |c| diesel::insert_into(events::table)
-            .values(self)
-            .returning(events::seq)
-            .get_result(c))
+    /// Appends the row as `seq` when the writer knows it (SQLite: one writer at a time, so no
+    /// RETURNING is needed), else as the identity assigns it (PostgreSQL). Returns the `seq`.
+    pub fn append(&self, conn: &mut Conn<'_>, seq: Option<i64>) -> QueryResult<i64> {
+        match (conn, seq) {
+            (Conn::Sqlite(c), Some(seq)) => diesel::insert_into(events::table)
+                .values((events::seq.eq(seq), self))
+                .execute(*c)
+                .map(|_| seq),
+            (conn, _) => dispatch!(conn, |c| diesel::insert_into(events::table)
+                .values(self)
+                .returning(events::seq)
+                .get_result(c)),
+        }
     }
 }
 
@@ -498,7 +516,7 @@ mod tests {
     }
 
     #[test]
-    fn replaying_a_room_searches_the_log_by_room_and_cursor() {
+    fn replaying_a_room_reads_forward_from_the_cursor() {
         let q = events::table
             .filter(events::seq.gt(1))
             .filter(events::seq.lt(10))
@@ -507,6 +525,10 @@ mod tests {
             .limit(10)
             .select(EventRow::as_select());
         let plan = plan(&q);
-        assert!(!plan.contains("SCAN events"), "{plan}");
+        assert!(
+            plan.contains("SEARCH events USING INTEGER PRIMARY KEY"),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     }
 }

@@ -45,12 +45,18 @@ impl ReservationStatus {
 pub struct Reservation {
     pub id: Uuid,
     pub room_id: Uuid,
+    // Stored (in the event log) as integer microseconds: the precision kept, and no date
+    // formatting on the booking path.
+    #[serde(with = "chrono::serde::ts_microseconds")]
     pub start: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_microseconds")]
     pub end: DateTime<Utc>,
     pub title: Option<String>,
     pub organizer_name: String,
     pub organizer_email: String,
     pub status: ReservationStatus,
+    #[serde(with = "chrono::serde::ts_microseconds")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_microseconds")]
     pub updated_at: DateTime<Utc>,
 }

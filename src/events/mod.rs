@@ -33,7 +33,9 @@ pub enum EventKind {
 /// The slot a rescheduled reservation held before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreviousSlot {
+    #[serde(with = "chrono::serde::ts_microseconds")]
     pub start: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_microseconds")]
     pub end: DateTime<Utc>,
     pub room_id: Uuid,
 }
@@ -50,6 +52,7 @@ pub struct ReservationEvent {
     /// For `Rescheduled`: where it was.
     pub previous: Option<PreviousSlot>,
     /// When the change committed.
+    #[serde(with = "chrono::serde::ts_microseconds")]
     pub at: DateTime<Utc>,
 }
 

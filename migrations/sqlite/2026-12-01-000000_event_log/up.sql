@@ -7,8 +7,8 @@ CREATE TABLE events (
     previous_room_id TEXT,
     payload TEXT NOT NULL
 );
-CREATE INDEX events_room_seq ON events (room_id, seq);
-CREATE INDEX events_previous_room_seq ON events (previous_room_id, seq) WHERE previous_room_id IS NOT NULL;
+-- No secondary index: every write pays for one, while a resume reads forward from a recent
+-- cursor by `seq` (the primary key) and filters the rooms in that range.
 
 -- One row: which database a cursor belongs to, and how far the log has been pruned.
 CREATE TABLE event_log (
