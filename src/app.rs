@@ -16,6 +16,7 @@ use crate::db::{Db, DbOptions};
 use crate::error::Result;
 use crate::graphql;
 use crate::http::{self, AppState};
+use crate::jobs;
 use crate::ws::{WsConfig, WsState};
 
 /// How long shutdown waits for WebSocket connections to close.
@@ -39,7 +40,7 @@ pub fn build(config: &ServeConfig) -> Result<App> {
             ..DbOptions::default()
         },
     )?;
-    tokio::spawn(prune_events(db.clone(), config.event_retention));
+    jobs::spawn(&db, config.event_retention);
     let schema = graphql::build(db.clone(), &config.limits);
     let ws = WsState::new(WsConfig {
         init_timeout: Duration::from_millis(config.ws_init_timeout_ms),
@@ -56,30 +57,6 @@ pub fn build(config: &ServeConfig) -> Result<App> {
     });
     let router = with_request_log(router);
     Ok(App { router, db, ws })
-}
-
-/// Keeps the event log to its retention, off the request path: after every tenth of the
-/// retention's worth of new events, and at least once a minute.
-async fn prune_events(db: Db, retention: u64) {
-    let keep = i64::try_from(retention).unwrap_or(i64::MAX);
-    let step = (keep / 10).max(1);
-    let mut checked_at = i64::MIN;
-    let mut since = tokio::time::Instant::now();
-    loop {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let published = db.events().published();
-        if published.saturating_sub(checked_at) < step && since.elapsed() < Duration::from_secs(60)
-        {
-            continue;
-        }
-        checked_at = published;
-        since = tokio::time::Instant::now();
-        match db.prune_events(keep).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(deleted = n, "pruned the event log"),
-            Err(e) => tracing::warn!(error = ?e, "cannot prune the event log"),
-        }
-    }
 }
 
 /// One line per request at INFO: method, path, GraphQL operation (recorded by the handler),

@@ -41,8 +41,10 @@ pub struct ServeConfig {
     /// `postgresql://`) uses PostgreSQL 14+, which several replicas can share.
     #[arg(long, env = "DATABASE_URL", default_value = ":memory:")]
     pub database: String,
-    /// PostgreSQL: most connections in this replica's pool (plus one for LISTEN).
-    #[arg(long, env = "ROOMBOOK_DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    /// PostgreSQL: most connections in this replica's pool (plus one for LISTEN). Few is
+    /// faster: every transaction holds its room's lock only briefly, and PostgreSQL serves a
+    /// few busy backends better than many (README, Running several replicas).
+    #[arg(long, env = "ROOMBOOK_DB_POOL_SIZE", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: u32,
     /// How many of the newest events the log keeps for resuming subscriptions (`after`);
     /// older ones are pruned in the background.
@@ -106,7 +108,7 @@ impl Default for ServeConfig {
         ServeConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             database: ":memory:".into(),
-            db_pool_size: 10,
+            db_pool_size: 4,
             event_retention: 100_000,
             ws_init_timeout_ms: 3_000,
             ws_keepalive_ms: 15_000,

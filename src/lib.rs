@@ -9,6 +9,7 @@ pub mod events;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
 pub mod ws;
 
 pub use error::{Error, Result};

@@ -344,7 +344,9 @@ impl Connection {
                 }
                 self.start(id, *payload);
             }
-            ClientMessage::Complete { id } => self.stop(&id),
+            ClientMessage::Complete { id } => {
+                self.stop(&id);
+            }
         }
         Flow::Continue
     }
@@ -368,15 +370,25 @@ impl Connection {
                     self.start(id, *payload);
                 }
             }
-            LegacyMessage::Stop { id } => self.stop(&id),
+            LegacyMessage::Stop { id } => {
+                // API.md (v2): a legacy `stop` is answered with `complete` for that id.
+                if self.stop(&id) {
+                    self.queue(text(json!({"type": "complete", "id": id})));
+                }
+            }
             LegacyMessage::ConnectionTerminate => return Flow::Close(1000, "terminated".into()),
         }
         Flow::Continue
     }
 
-    fn stop(&mut self, id: &str) {
-        if let Some((_, handle)) = self.operations.remove(id) {
-            handle.abort();
+    /// Ends operation `id`, if it runs; whether it did.
+    fn stop(&mut self, id: &str) -> bool {
+        match self.operations.remove(id) {
+            Some((_, handle)) => {
+                handle.abort();
+                true
+            }
+            None => false,
         }
     }
 

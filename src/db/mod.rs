@@ -62,7 +62,7 @@ pub struct DbOptions {
 impl Default for DbOptions {
     fn default() -> Self {
         DbOptions {
-            pool_size: 10,
+            pool_size: 4,
             connect_timeout: Duration::from_secs(3),
             event_capacity: EventLog::DEFAULT_CAPACITY,
         }
@@ -745,14 +745,9 @@ impl Db {
         limit: i64,
     ) -> Result<(Vec<ReservationEvent>, Option<Snapshot>)> {
         self.interact(move |conn| match conn {
-            Conn::Sqlite(_) => {
-                let rows = EventRow::range(conn, next - 1, i64::MAX, None, limit)?;
-                let events = rows
-                    .into_iter()
-                    .map(|row| ReservationEvent::from_payload(row.seq, &row.payload))
-                    .collect::<Result<_>>()?;
-                Ok((events, None))
-            }
+            Conn::Sqlite(_) => Err(Error::internal(
+                "the log reader runs on PostgreSQL only: SQLite publishes as it commits",
+            )),
             Conn::Pg(c) => {
                 // One statement, so the rows and the snapshot bounds come from one snapshot
                 // (a statement's own, which pg_current_snapshot() returns): one round trip

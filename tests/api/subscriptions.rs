@@ -516,6 +516,7 @@ async fn the_legacy_protocol_acks_streams_data_and_stops() {
         id.as_str()
     );
     ws.send(json!({"type": "stop", "id": "7"})).await;
+    assert_eq!(ws.recv().await, json!({"type": "complete", "id": "7"}));
     app.wait_for_subscribers(0).await;
     ws.send(json!({"type": "start", "id": "8", "payload": {"query": "{ rooms { name } }"}}))
         .await;
