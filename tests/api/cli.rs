@@ -1,13 +1,12 @@
 //! The binary as an operator meets it: help, bad input, signals, restarts.
 
 use std::process::Command;
-use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::{at, code};
 
-use crate::process::{Running, BIN};
+use crate::process::{assert_kept, book_until_killed, Running, BIN};
 
 #[test]
 fn help_explains_every_flag_and_its_environment_variable() {
@@ -174,71 +173,19 @@ async fn sigkill_mid_stream_loses_no_acknowledged_booking() {
         .to_owned();
 
     // Four clients race for the same slots, one after another, until the server dies.
-    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let base = server.base.clone();
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            let (acked, base, room) = (acked.clone(), base.clone(), room.clone());
-            tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                for slot in 0..100_000i64 {
-                    let body = json!({"query": "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id } }",
-                        "variables": {"i": {"roomId": room, "start": at(30 * slot), "end": at(30 * slot + 45),
-                                            "organizerName": "Kill", "organizerEmail": "kill@example.com"}}});
-                    let Ok(resp) = client.post(format!("{base}/graphql")).json(&body).send().await else { break };
-                    let Ok(v) = resp.json::<Value>().await else { break };
-                    if let Some(id) = v["data"]["bookRoom"]["id"].as_str() {
-                        acked.lock().unwrap().push(id.to_owned());
-                    }
-                }
-            })
-        })
-        .collect();
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    server.signal("-KILL");
-    for c in clients {
-        c.await.unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
-    assert!(
-        acked.len() >= 5,
-        "only {} bookings were acknowledged before the kill",
-        acked.len()
-    );
-    eprintln!("{} bookings acknowledged before SIGKILL", acked.len());
+    let pid = server.child.id().to_string();
+    let acked = book_until_killed(&server, &room, || {
+        assert!(Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success());
+    })
+    .await;
+    drop(server);
 
     let again = Running::start(&["--database", &db]).await;
-    for id in &acked {
-        let body = again
-            .gql(
-                "query($id: ID!) { reservation(id: $id) { status } }",
-                json!({"id": id}),
-            )
-            .await;
-        assert_eq!(
-            body["data"]["reservation"]["status"], "CONFIRMED",
-            "acknowledged {id} was lost: {body}"
-        );
-    }
-    let body = again
-        .gql(
-            "query($r: ID, $f: DateTime, $t: DateTime) { reservations(roomId: $r, from: $f, to: $t) { start end } }",
-            json!({"r": room, "f": at(0), "t": at(300 * 24 * 60)}),
-        )
-        .await;
-    let list = body["data"]["reservations"].as_array().unwrap();
-    assert!(
-        list.len() >= acked.len(),
-        "{} stored, {} acknowledged",
-        list.len(),
-        acked.len()
-    );
-    for pair in list.windows(2) {
-        assert!(
-            pair[0]["end"].as_str() <= pair[1]["start"].as_str(),
-            "overlap after restart: {pair:?}"
-        );
-    }
+    assert_kept(&again, &room, &acked).await;
     again.terminate();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::helpers::at;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_roombook");
 
 pub fn free_port() -> u16 {
@@ -90,5 +92,77 @@ impl Drop for Running {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// Four clients book ever later, overlapping slots of `room` through `victim` until `kill`
+/// (say, a SIGKILL of it) has happened 700 ms in; returns the ids acknowledged before.
+pub async fn book_until_killed(victim: &Running, room: &str, kill: impl FnOnce()) -> Vec<String> {
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            let (acked, base, room) = (acked.clone(), victim.base.clone(), room.to_owned());
+            tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                for slot in 0..100_000i64 {
+                    let body = json!({"query": "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id } }",
+                        "variables": {"i": {"roomId": room, "start": at(30 * slot), "end": at(30 * slot + 45),
+                                            "organizerName": "Kill", "organizerEmail": "kill@example.com"}}});
+                    let Ok(resp) = client.post(format!("{base}/graphql")).json(&body).send().await else { break };
+                    let Ok(v) = resp.json::<Value>().await else { break };
+                    if let Some(id) = v["data"]["bookRoom"]["id"].as_str() {
+                        acked.lock().unwrap().push(id.to_owned());
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    kill();
+    for c in clients {
+        c.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() >= 5,
+        "only {} bookings were acknowledged before the kill",
+        acked.len()
+    );
+    eprintln!("{} bookings acknowledged before SIGKILL", acked.len());
+    acked
+}
+
+/// Every id in `acked` is a CONFIRMED reservation on `server`, and `room` has no overlap.
+pub async fn assert_kept(server: &Running, room: &str, acked: &[String]) {
+    for id in acked {
+        let body = server
+            .gql(
+                "query($id: ID!) { reservation(id: $id) { status } }",
+                json!({"id": id}),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["reservation"]["status"], "CONFIRMED",
+            "acknowledged {id} was lost: {body}"
+        );
+    }
+    let body = server
+        .gql(
+            "query($r: ID, $f: DateTime, $t: DateTime) { reservations(roomId: $r, from: $f, to: $t) { start end } }",
+            json!({"r": room, "f": at(0), "t": at(300 * 24 * 60)}),
+        )
+        .await;
+    let list = body["data"]["reservations"].as_array().unwrap();
+    assert!(
+        list.len() >= acked.len(),
+        "{} stored, {} acknowledged",
+        list.len(),
+        acked.len()
+    );
+    for pair in list.windows(2) {
+        assert!(
+            pair[0]["end"].as_str() <= pair[1]["start"].as_str(),
+            "overlap: {pair:?}"
+        );
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::process::Running;
+use crate::process::{assert_kept, book_until_killed, Running};
 use crate::ws_client::*;
 
 const BOOK: &str = "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id } }";
@@ -235,59 +235,13 @@ async fn a_replica_killed_mid_stream_loses_no_acknowledged_booking() {
     let survivor = replicas.pop().unwrap();
     let victim = replicas.pop().unwrap();
     let room = create_room(&victim, "Busy").await;
-    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            let (acked, base, room) = (acked.clone(), victim.base.clone(), room.clone());
-            tokio::spawn(async move {
-                let client = reqwest::Client::new();
-                for slot in 0..100_000i64 {
-                    let body = json!({"query": BOOK, "variables": book_vars(&room, &at(30 * slot), &at(30 * slot + 45))});
-                    let Ok(resp) = client.post(format!("{base}/graphql")).json(&body).send().await else { break };
-                    let Ok(v) = resp.json::<Value>().await else { break };
-                    if let Some(id) = v["data"]["bookRoom"]["id"].as_str() {
-                        acked.lock().unwrap().push(id.to_owned());
-                    }
-                }
-            })
-        })
-        .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    victim.signal("-KILL");
-    for c in clients {
-        c.await.unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
-    assert!(
-        acked.len() >= 5,
-        "only {} acknowledged before the kill",
-        acked.len()
-    );
-    eprintln!("{} bookings acknowledged before SIGKILL", acked.len());
-    for id in &acked {
-        let body = survivor
-            .gql(
-                "query($id: ID!) { reservation(id: $id) { status } }",
-                json!({"id": id}),
-            )
-            .await;
-        assert_eq!(
-            body["data"]["reservation"]["status"], "CONFIRMED",
-            "{id} lost: {body}"
-        );
-    }
-    let body = survivor
-        .gql(
-            "query($r: ID, $f: DateTime, $t: DateTime) { reservations(roomId: $r, from: $f, to: $t) { start end } }",
-            json!({"r": room, "f": at(0), "t": at(300 * 24 * 60)}),
-        )
-        .await;
-    let list = body["data"]["reservations"].as_array().unwrap();
-    assert!(list.len() >= acked.len());
-    for pair in list.windows(2) {
-        assert!(
-            pair[0]["end"].as_str() <= pair[1]["start"].as_str(),
-            "overlap: {pair:?}"
-        );
-    }
+    let pid = victim.child.id().to_string();
+    let acked = book_until_killed(&victim, &room, || {
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status();
+        assert!(killed.unwrap().success());
+    })
+    .await;
+    assert_kept(&survivor, &room, &acked).await;
 }

@@ -241,20 +241,7 @@ async fn lagging_subscriber() -> (
     );
     assert_eq!(db.events().subscriber_count(), 1);
     for i in 0..10 {
-        let slot = roombook::domain::Slot::new(
-            base() + chrono::Duration::hours(i),
-            base() + chrono::Duration::hours(i) + chrono::Duration::minutes(30),
-        )
-        .unwrap();
-        db.book(roombook::domain::BookingRequest {
-            room_id: room.id,
-            slot,
-            title: None,
-            organizer_name: "Ada".into(),
-            organizer_email: "ada@example.com".into(),
-        })
-        .await
-        .unwrap();
+        book_hour(&db, room.id, i).await;
     }
     // Every event has reached the fan-out (on PostgreSQL through the log reader).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -263,6 +250,21 @@ async fn lagging_subscriber() -> (
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     (db, stream)
+}
+
+/// Books `room` for 30 minutes at `base()` + `hour` hours, in process.
+async fn book_hour(db: &roombook::db::Db, room: uuid::Uuid, hour: i64) {
+    let start = base() + chrono::Duration::hours(hour);
+    let slot = roombook::domain::Slot::new(start, start + chrono::Duration::minutes(30)).unwrap();
+    db.book(roombook::domain::BookingRequest {
+        room_id: room,
+        slot,
+        title: None,
+        organizer_name: "Ada".into(),
+        organizer_email: "ada@example.com".into(),
+    })
+    .await
+    .unwrap();
 }
 
 fn start_of(response: async_graphql::Response) -> Value {
@@ -295,20 +297,7 @@ async fn a_subscriber_behind_what_the_log_keeps_is_told_how_many_events_it_misse
         .contains("missed 10 events"));
     // The feed goes on live.
     let room = db.rooms(None, 10).await.unwrap()[0].id;
-    let slot = roombook::domain::Slot::new(
-        base() + chrono::Duration::hours(20),
-        base() + chrono::Duration::hours(21),
-    )
-    .unwrap();
-    db.book(roombook::domain::BookingRequest {
-        room_id: room,
-        slot,
-        title: None,
-        organizer_name: "Ada".into(),
-        organizer_email: "ada@example.com".into(),
-    })
-    .await
-    .unwrap();
+    book_hour(&db, room, 20).await;
     let next = stream.next().await.unwrap();
     assert_eq!(start_of(next), fmt(base() + chrono::Duration::hours(20)));
 }
