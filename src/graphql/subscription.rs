@@ -60,7 +60,8 @@ impl Subscription {
             db,
             room: room_id,
             rx,
-            last: after.map_or(0, |c| c.0),
+            // Without `after`, nothing up to what was published when it started is owed.
+            last: after.map_or(published, |c| c.0),
             catch_up_to: 0,
             backlog: VecDeque::new(),
             exhausted_to: None,
@@ -113,6 +114,9 @@ impl Feed {
         loop {
             if let Some(event) = self.backlog.pop_front() {
                 self.last = event.seq;
+                if self.before.remove(&event.seq) {
+                    continue;
+                }
                 return Some(Ok(ReservationEvent(Arc::new(event))));
             }
             if let Some(to) = self.exhausted_to.take() {

@@ -230,6 +230,8 @@ async fn lagging_subscriber() -> (
         )
         .await
         .unwrap();
+    // Before the subscription: never sent to it, not even when it catches up from the log.
+    book_hour(&db, room.id, 30).await;
     let mut stream = Box::pin(
         schema.execute_stream("subscription { reservationEvents { kind reservation { start } } }"),
     );
@@ -245,7 +247,7 @@ async fn lagging_subscriber() -> (
     }
     // Every event has reached the fan-out (on PostgreSQL through the log reader).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while db.events().published() < 10 {
+    while db.events().published() < 11 {
         assert!(std::time::Instant::now() < deadline, "events not published");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -285,7 +287,7 @@ async fn a_subscriber_that_falls_behind_catches_up_from_the_log() {
 #[tokio::test]
 async fn a_subscriber_behind_what_the_log_keeps_is_told_how_many_events_it_missed() {
     let (db, mut stream) = lagging_subscriber().await;
-    // The log keeps only the last 2 of the 10 events now.
+    // The log keeps only the last 2 of the 11 events now.
     db.prune_events(2).await.unwrap();
     let lag = stream.next().await.unwrap();
     assert_eq!(lag.errors.len(), 1, "{lag:?}");
