@@ -87,7 +87,7 @@ enum Backend {
 
 struct Inner {
     backend: Backend,
-    log: EventLog,
+    log: Arc<EventLog>,
 }
 
 /// The database handle: cheap to clone.
@@ -210,7 +210,11 @@ impl Db {
                     conn: Mutex::new(conn),
                     on_disk: !is_memory(url),
                 },
-                log: EventLog::new(state.database_id, last, options.event_capacity),
+                log: Arc::new(EventLog::new(
+                    state.database_id,
+                    last,
+                    options.event_capacity,
+                )),
             }),
         })
     }
@@ -253,7 +257,11 @@ impl Db {
                     pool,
                     url: url.to_owned(),
                 },
-                log: EventLog::new(state.database_id, start, options.event_capacity),
+                log: Arc::new(EventLog::new(
+                    state.database_id,
+                    start,
+                    options.event_capacity,
+                )),
             }),
         };
         let _guard = runtime.enter();
@@ -281,7 +289,7 @@ impl Db {
     }
 
     /// The event log of this process: cursors, publishing, subscribing.
-    pub fn events(&self) -> &EventLog {
+    pub fn events(&self) -> &Arc<EventLog> {
         &self.inner.log
     }
 

@@ -10,7 +10,7 @@
 
 pub mod pg;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -122,6 +122,8 @@ pub struct EventLog {
     /// Every event with `seq <= published` has been published (or was committed before this
     /// process started); none after it has.
     published: AtomicI64,
+    /// Subscriptions that have started (see [`EventLog::started`]).
+    started: AtomicUsize,
     /// Rung after a local commit (PostgreSQL): read the log now.
     pub(crate) wake_reader: Notify,
     /// Rung after a local commit (PostgreSQL): tell the other replicas.
@@ -138,6 +140,7 @@ impl EventLog {
             tx,
             database_id,
             published: AtomicI64::new(published),
+            started: AtomicUsize::new(0),
             wake_reader: Notify::new(),
             wake_notifier: Notify::new(),
         }
@@ -169,9 +172,26 @@ impl EventLog {
         self.tx.subscribe()
     }
 
-    /// How many receivers are live.
+    /// How many subscriptions have started (everything committed from then on is theirs)
+    /// and not ended.
     pub fn subscriber_count(&self) -> usize {
-        self.tx.receiver_count()
+        self.started.load(Ordering::Acquire)
+    }
+
+    /// Counts a started subscription until the returned guard is dropped.
+    pub fn started(self: &Arc<Self>) -> Started {
+        self.started.fetch_add(1, Ordering::AcqRel);
+        Started(Arc::clone(self))
+    }
+}
+
+/// A started subscription, counted while it lives.
+#[derive(Debug)]
+pub struct Started(Arc<EventLog>);
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        self.0.started.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

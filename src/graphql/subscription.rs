@@ -66,12 +66,15 @@ impl Subscription {
             backlog: VecDeque::new(),
             exhausted_to: None,
             before: before.into_iter().collect(),
+            _started: None,
         };
         if after.is_some() {
             // The first batch now, so a cursor the log cannot serve is refused at once.
             feed.catch_up_to = feed.db.events().published();
             feed.replay().await.gql()?;
         }
+        // Started: everything committed from here on is this subscription's.
+        feed._started = Some(feed.db.events().started());
         Ok(stream::unfold(feed, |mut feed| async move {
             let item = feed.next().await?;
             Some((item, feed))
@@ -93,6 +96,8 @@ struct Feed {
     exhausted_to: Option<i64>,
     /// Events that committed before this subscription started, not to be sent.
     before: HashSet<i64>,
+    /// Counts this subscription as started while it lives.
+    _started: Option<events::Started>,
 }
 
 impl Feed {
@@ -125,7 +130,13 @@ impl Feed {
             if self.last < self.catch_up_to {
                 if let Err(e) = self.replay().await {
                     // The log no longer has it: say so, and go on live.
-                    let missed = (self.catch_up_to - self.last).max(0) as u64;
+                    let (from, to) = (self.last, self.catch_up_to);
+                    let before = self
+                        .before
+                        .iter()
+                        .filter(|s| (from + 1..=to).contains(*s))
+                        .count();
+                    let missed = ((to - from).max(0) as u64).saturating_sub(before as u64);
                     tracing::warn!(error = %e, "a subscriber could not catch up from the log");
                     self.last = self.catch_up_to;
                     return Some(Err(lagged(missed)));
@@ -133,10 +144,12 @@ impl Feed {
                 continue;
             }
             match self.rx.recv().await {
-                Ok(event) if event.seq <= self.last || self.before.remove(&event.seq) => {}
+                Ok(event) if event.seq <= self.last => {}
                 Ok(event) => {
+                    // Passed, sent or not: a catch-up later starts after it.
                     self.last = event.seq;
-                    if self.room.is_none_or(|r| event.concerns_room(r)) {
+                    let owed = !self.before.remove(&event.seq);
+                    if owed && self.room.is_none_or(|r| event.concerns_room(r)) {
                         return Some(Ok(ReservationEvent(event)));
                     }
                 }
