@@ -41,7 +41,7 @@ pub fn build(config: &ServeConfig) -> Result<App> {
         },
     )?;
     jobs::spawn(&db, config.event_retention);
-    let schema = graphql::build(db.clone(), &config.limits);
+    let schema = graphql::build(db.clone(), &config.limits, config.default_time_zone);
     let ws = WsState::new(WsConfig {
         init_timeout: Duration::from_millis(config.ws_init_timeout_ms),
         keepalive: Duration::from_millis(config.ws_keepalive_ms.max(1)),

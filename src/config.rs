@@ -50,6 +50,9 @@ pub struct ServeConfig {
     /// older ones are pruned in the background.
     #[arg(long, env = "ROOMBOOK_EVENT_RETENTION", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     pub event_retention: u64,
+    /// The IANA time zone of rooms created without one (`Europe/Berlin`, `UTC`).
+    #[arg(long, env = "ROOMBOOK_DEFAULT_TIME_ZONE", default_value = "UTC", value_parser = parse_zone)]
+    pub default_time_zone: chrono_tz::Tz,
     /// Milliseconds a WebSocket client has to send `connection_init` before it is closed
     /// with 4408.
     #[arg(long, env = "ROOMBOOK_WS_INIT_TIMEOUT_MS", default_value_t = 3_000)]
@@ -110,11 +113,16 @@ impl Default for ServeConfig {
             database: ":memory:".into(),
             db_pool_size: 4,
             event_retention: 100_000,
+            default_time_zone: chrono_tz::Tz::UTC,
             ws_init_timeout_ms: 3_000,
             ws_keepalive_ms: 15_000,
             limits: Limits::default(),
         }
     }
+}
+
+fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
+    crate::domain::parse_time_zone(name).map_err(|e| e.to_string())
 }
 
 impl Cli {

@@ -33,6 +33,25 @@ pub enum Error {
     /// A room of that name exists already.
     #[error("{0}")]
     AlreadyExists(String),
+    /// The room's policy refuses the slot (booking rule 6).
+    #[error("{message}")]
+    PolicyViolation {
+        policy: crate::domain::PolicyRule,
+        message: String,
+        /// For `BUFFER`: the reservation too close.
+        conflicting: Option<Uuid>,
+    },
+    /// The room is archived: it cannot be booked.
+    #[error("room {0} is archived and cannot be booked; restore it first (restoreRoom)")]
+    RoomArchived(Uuid),
+    /// Archiving a room that still has reservations to come.
+    #[error("room {room} still has {total} CONFIRMED reservations that have not ended; cancel them, or archive with cancelFutureReservations: true")]
+    RoomInUse {
+        room: Uuid,
+        total: usize,
+        /// At most 100 of them.
+        reservations: Vec<Uuid>,
+    },
     /// Anything that is the server's fault. The detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -49,6 +68,9 @@ impl Error {
             Error::NotFound(_) => "NOT_FOUND",
             Error::AlreadyCancelled(_) => "ALREADY_CANCELLED",
             Error::AlreadyExists(_) => "ALREADY_EXISTS",
+            Error::PolicyViolation { .. } => "POLICY_VIOLATION",
+            Error::RoomArchived(_) => "ROOM_ARCHIVED",
+            Error::RoomInUse { .. } => "ROOM_IN_USE",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -72,8 +94,28 @@ impl ErrorExtensions for Error {
         }
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.code());
-            if let Error::Overlap { conflicting } = self {
-                ext.set("conflictingReservationId", conflicting.to_string());
+            match self {
+                Error::Overlap { conflicting } => {
+                    ext.set("conflictingReservationId", conflicting.to_string());
+                }
+                Error::PolicyViolation {
+                    policy,
+                    conflicting,
+                    ..
+                } => {
+                    ext.set("policy", policy.as_str());
+                    if let Some(id) = conflicting {
+                        ext.set("conflictingReservationId", id.to_string());
+                    }
+                }
+                Error::RoomInUse { reservations, .. } => {
+                    let ids: Vec<async_graphql::Value> = reservations
+                        .iter()
+                        .map(|id| async_graphql::Value::String(id.to_string()))
+                        .collect();
+                    ext.set("reservationIds", async_graphql::Value::List(ids));
+                }
+                _ => {}
             }
         })
     }

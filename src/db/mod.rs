@@ -27,15 +27,16 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use uuid::Uuid;
 
 use crate::domain::{
-    self, check_cancellable, BookingRequest, Capacity, RescheduleRequest, Reservation,
-    ReservationStatus, Room, RoomName, Slot, Window,
+    self, buffer_violation, check_cancellable, BookingRequest, Features, OpeningHours,
+    RescheduleRequest, Reservation, ReservationStatus, Room, RoomDetails, RoomPolicy, Slot, Window,
 };
 use crate::error::{Error, Result};
 use crate::events::{EventKind, EventLog, PreviousSlot, ReservationEvent};
 pub use conn::Conn;
+pub use models::RoomFilter;
 use models::{
-    EventLogRow, EventRow, ListFilter, NewEventRow, ReservationRow, RoomRow, StoredStatus,
-    StoredUuid,
+    EventLogRow, EventRow, ListFilter, NewEventRow, ReservationRow, RoomRow, RoomRulesRow,
+    StoredStatus, StoredUuid,
 };
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -437,33 +438,99 @@ impl Db {
         ))
     }
 
-    pub async fn create_room(&self, name: RoomName, capacity: Capacity) -> Result<Room> {
+    /// Adds a room; its name must be unique among active rooms, ignoring case.
+    pub async fn create_room(&self, details: RoomDetails) -> Result<Room> {
         self.write(move |conn, now| {
-            let key = name.key();
-            let taken = || {
-                Error::AlreadyExists(format!(
-                    "a room named {:?} already exists (names are compared ignoring case)",
-                    name.as_str()
-                ))
-            };
-            if RoomRow::name_taken(conn, &key)? {
-                return Err(taken());
+            let id = new_id();
+            let key = details.name.key();
+            if RoomRow::name_taken(conn, &key, "")? {
+                return Err(name_taken(&details));
             }
-            let row = RoomRow {
-                id: StoredUuid(new_id()),
-                name: name.as_str().to_owned(),
-                name_key: key.clone(),
-                capacity: capacity.get(),
-                created_at: domain::to_micros(now),
-            };
+            let row = room_row(id, domain::to_micros(now), &details, false)?;
             // Two replicas creating the same name at once: the unique index decides.
-            match row.insert(conn) {
-                Err(diesel::result::Error::DatabaseError(
-                    DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => return Err(taken()),
-                other => other?,
+            unique_name(row.insert(conn), &details)?;
+            RoomRow::set_features(conn, &row.id.0.to_string(), details.features.names())?;
+            Ok((room_from_row(row)?, Vec::new()))
+        })
+        .await
+    }
+
+    /// Changes room `id` as `change` says, in one transaction. Reservations are not touched:
+    /// a new policy applies to bookings from now on.
+    pub async fn update_room<F>(&self, id: Uuid, change: F) -> Result<Room>
+    where
+        F: FnOnce(RoomDetails) -> RoomDetails + Send + 'static,
+    {
+        self.write(move |conn, _now| {
+            let current = find_room_for_update(conn, id)?;
+            let room = room_from_row(current.clone())?;
+            let details = change(room.details()?);
+            if !room.archived && RoomRow::name_taken(conn, &details.name.key(), &id.to_string())? {
+                return Err(name_taken(&details));
+            }
+            let row = room_row(id, current.created_at, &details, room.archived)?;
+            unique_name(row.update(conn), &details)?;
+            if details.features != room.features {
+                RoomRow::set_features(conn, &id.to_string(), details.features.names())?;
+            }
+            Ok((room_from_row(row)?, Vec::new()))
+        })
+        .await
+    }
+
+    /// Archives room `id`. CONFIRMED reservations that have not ended refuse it
+    /// (`ROOM_IN_USE`) unless `cancel_future`, which cancels each (an event each) in the same
+    /// transaction. An archived room is returned unchanged.
+    pub async fn archive_room(&self, id: Uuid, cancel_future: bool) -> Result<Room> {
+        self.write(move |conn, now| {
+            let at = domain::to_micros(now);
+            // Reservation rows before the room, as every other write locks them.
+            let pending = ReservationRow::lock_not_ended(conn, &id.to_string(), at)?;
+            let mut row = find_room_for_update(conn, id)?;
+            if row.archived {
+                return Ok((room_from_row(row)?, Vec::new()));
+            }
+            // Booked between the two reads: the room's lock is held now, so this is all.
+            let pending = if pending.is_empty() {
+                ReservationRow::lock_not_ended(conn, &id.to_string(), at)?
+            } else {
+                pending
             };
+            if !pending.is_empty() && !cancel_future {
+                return Err(Error::RoomInUse {
+                    room: id,
+                    total: pending.len(),
+                    reservations: pending.iter().take(100).map(|r| r.id.0).collect(),
+                });
+            }
+            let mut events = Vec::with_capacity(pending.len());
+            for mut reservation in pending {
+                reservation.status = StoredStatus(ReservationStatus::Cancelled);
+                reservation.updated_at = at;
+                reservation.update(conn)?;
+                let cancelled = reservation_from_row(reservation)?;
+                events.push(event(EventKind::Cancelled, &cancelled, None, now));
+            }
+            row.archived = true;
+            row.update(conn)?;
+            Ok((room_from_row(row)?, events))
+        })
+        .await
+    }
+
+    /// Undoes `archive_room`; `ALREADY_EXISTS` if an active room has taken the name meanwhile.
+    pub async fn restore_room(&self, id: Uuid) -> Result<Room> {
+        self.write(move |conn, _now| {
+            let mut row = find_room_for_update(conn, id)?;
+            if !row.archived {
+                return Ok((room_from_row(row)?, Vec::new()));
+            }
+            let details = room_from_row(row.clone())?.details()?;
+            if RoomRow::name_taken(conn, &row.name_key, &id.to_string())? {
+                return Err(name_taken(&details));
+            }
+            row.archived = false;
+            unique_name(row.update(conn), &details)?;
             Ok((room_from_row(row)?, Vec::new()))
         })
         .await
@@ -478,12 +545,16 @@ impl Db {
         .await
     }
 
-    /// Rooms of at least `min_capacity`, sorted by name; more than `max` is refused.
-    pub async fn rooms(&self, min_capacity: Option<i32>, max: usize) -> Result<Vec<Room>> {
+    /// Rooms matching `filter`, sorted by name; more than `max` is refused.
+    pub async fn rooms(&self, filter: RoomFilter, max: usize) -> Result<Vec<Room>> {
         self.interact(move |conn| {
-            let (rows, more) = RoomRow::list_by_name(conn, min_capacity, max)?;
+            let (rows, more) = RoomRow::list_by_name(conn, &filter, max)?;
             if more {
-                return Err(too_many("rooms", max, "use minCapacity to narrow them"));
+                return Err(too_many(
+                    "rooms",
+                    max,
+                    "narrow them with minCapacity, building or features",
+                ));
             }
             rows.into_iter().map(room_from_row).collect()
         })
@@ -502,27 +573,122 @@ impl Db {
         .await
     }
 
-    /// Rooms of at least `min_capacity` with no CONFIRMED reservation overlapping `slot`,
-    /// sorted by capacity then name; more than `max` is refused.
+    /// The active rooms matching `filter` where booking `slot` would succeed at `now`: every
+    /// policy satisfied and nothing in the way, buffers included. One pass over the rooms with
+    /// one index probe each. Sorted by capacity then name; more than `max` is refused.
     pub async fn available_rooms(
         &self,
         slot: Slot,
-        min_capacity: Option<i32>,
+        filter: RoomFilter,
+        now: DateTime<Utc>,
         max: usize,
     ) -> Result<Vec<Room>> {
+        if slot.start() < now {
+            return Ok(Vec::new());
+        }
         let (start, end) = micros(slot);
         self.interact(move |conn| {
+            let filter = RoomFilter {
+                include_archived: false,
+                ..filter
+            };
             let mut free = Vec::new();
-            for row in RoomRow::list_by_capacity(conn, min_capacity)? {
-                let room = row.id.0.to_string();
-                if ReservationRow::conflict(conn, &room, start, end, None)?.is_none() {
-                    if free.len() == max {
-                        return Err(too_many("rooms", max, "use minCapacity to narrow them"));
-                    }
-                    free.push(room_from_row(row)?);
+            for row in RoomRow::list_by_capacity(conn, &filter)? {
+                let room = room_from_row(row)?;
+                if room.policy.check(slot, now, room.time_zone).is_err() {
+                    continue;
                 }
+                let b = buffer_micros(&room.policy);
+                let id = room.id.to_string();
+                if ReservationRow::conflict(conn, &id, start - b, end + b, None)?.is_some() {
+                    continue;
+                }
+                if free.len() == max {
+                    return Err(too_many(
+                        "rooms",
+                        max,
+                        "narrow them with minCapacity, building or features",
+                    ));
+                }
+                free.push(room);
             }
             Ok(free)
+        })
+        .await
+    }
+
+    /// The start and end of every CONFIRMED reservation of `room` overlapping `window`, sorted;
+    /// more than `max` is refused.
+    pub async fn busy(&self, room: Uuid, window: Window, max: usize) -> Result<Vec<Slot>> {
+        self.interact(move |conn| {
+            let room = room.to_string();
+            let (times, more) = ReservationRow::list_times(
+                conn,
+                &ListFilter {
+                    room_id: Some(&room),
+                    include_cancelled: false,
+                    from: domain::to_micros(window.from),
+                    to: domain::to_micros(window.to),
+                },
+                max,
+            )?;
+            if more {
+                return Err(too_many("busy times", max, "ask for a shorter window"));
+            }
+            times.into_iter().map(slot_of).collect()
+        })
+        .await
+    }
+
+    /// `Room.freeSlots`: the maximal intervals of `window` in which a booking of `room`
+    /// satisfies every rule at `now`, at least `min_minutes` long; more than `max` is refused.
+    pub async fn free_slots(
+        &self,
+        room: Room,
+        window: Window,
+        min_minutes: i64,
+        now: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<Slot>> {
+        if room.archived {
+            return Ok(Vec::new());
+        }
+        // Every reservation of a year fits: one per minute of it is 527,040.
+        const MOST_BUSY: usize = 600_000;
+        self.interact(move |conn| {
+            let id = room.id.to_string();
+            let b = buffer_micros(&room.policy);
+            let (times, more) = ReservationRow::list_times(
+                conn,
+                &ListFilter {
+                    room_id: Some(&id),
+                    include_cancelled: false,
+                    from: domain::to_micros(window.from) - b,
+                    to: domain::to_micros(window.to) + b,
+                },
+                MOST_BUSY,
+            )?;
+            if more {
+                return Err(too_many(
+                    "reservations",
+                    MOST_BUSY,
+                    "ask for a shorter window",
+                ));
+            }
+            let busy = times.into_iter().map(slot_of).collect::<Result<Vec<_>>>()?;
+            let slots = domain::free_slots(&domain::FreeSlotsQuery {
+                from: window.from,
+                to: window.to,
+                now,
+                policy: &room.policy,
+                tz: room.time_zone,
+                busy: &busy,
+                min_minutes,
+            });
+            if slots.len() > max {
+                return Err(too_many("free slots", max, "ask for a shorter window"));
+            }
+            Ok(slots)
         })
         .await
     }
@@ -609,11 +775,9 @@ impl Db {
         };
         let write = move |conn: &mut Conn<'_>, now: DateTime<Utc>| {
             let room = room_id.to_string();
-            if !lock_rooms(conn, &[room_id])? {
-                return Err(room_not_found(&room));
-            }
+            let rules = lock_room(conn, room_id)?;
+            admit(conn, &rules, room_id, &room, req.slot, None, now)?;
             let (start, end) = slot;
-            check_overlap(conn, &room, start, end, None)?;
             let at = domain::to_micros(now);
             let row = ReservationRow {
                 id: StoredUuid(new_id()),
@@ -677,11 +841,24 @@ impl Db {
             let mut rooms = vec![row.room_id.0, room_id];
             rooms.sort();
             rooms.dedup();
-            if !lock_rooms(conn, &rooms)? {
-                return Err(room_not_found(&room));
-            }
+            let locked = lock_rooms(conn, &rooms)?;
+            let rules = rooms
+                .iter()
+                .zip(locked)
+                .find(|(id, _)| **id == room_id)
+                .and_then(|(_, rules)| rules)
+                .ok_or_else(|| room_not_found(&room))?;
+            let rules = rules_from_row(rules)?;
+            admit(
+                conn,
+                &rules,
+                room_id,
+                &room,
+                slot,
+                Some(&row.id.0.to_string()),
+                now,
+            )?;
             let (start, end) = micros(slot);
-            check_overlap(conn, &room, start, end, Some(&row.id.0.to_string()))?;
             row.room_id = StoredUuid(room_id);
             row.start_at = start;
             row.end_at = end;
@@ -855,11 +1032,155 @@ fn one_line(message: &dyn std::fmt::Display) -> String {
         .join(" ")
 }
 
-/// Locks `rooms` (sorted by the caller) for the transaction; whether all exist.
-fn lock_rooms(conn: &mut Conn<'_>, rooms: &[Uuid]) -> Result<bool> {
+/// Locks `rooms` (sorted by the caller) for the transaction; each one's rules, if it exists.
+fn lock_rooms(conn: &mut Conn<'_>, rooms: &[Uuid]) -> Result<Vec<Option<RoomRulesRow>>> {
     let ids: Vec<String> = rooms.iter().map(Uuid::to_string).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    Ok(RoomRow::lock(conn, &refs)?.into_iter().all(|found| found))
+    Ok(RoomRow::lock(conn, &refs)?)
+}
+
+/// Locks room `id` for the transaction and reads its rules; `NOT_FOUND` if there is none.
+fn lock_room(conn: &mut Conn<'_>, id: Uuid) -> Result<Rules> {
+    match RoomRow::lock(conn, &[&id.to_string()])?.pop().flatten() {
+        Some(row) => rules_from_row(row),
+        None => Err(room_not_found(&id.to_string())),
+    }
+}
+
+/// What a booking checks of its room, parsed.
+struct Rules {
+    archived: bool,
+    tz: chrono_tz::Tz,
+    policy: RoomPolicy,
+}
+
+fn rules_from_row(row: RoomRulesRow) -> Result<Rules> {
+    let tz = domain::parse_time_zone(&row.time_zone)
+        .map_err(|_| Error::internal(format_args!("stored time zone {:?}", row.time_zone)))?;
+    let opening_hours = match &row.opening_hours {
+        None => None,
+        Some(json) => Some(
+            serde_json::from_str::<Vec<OpeningHours>>(json)
+                .map_err(|e| Error::internal(format_args!("stored opening hours {json:?}: {e}")))?,
+        ),
+    };
+    Ok(Rules {
+        archived: row.archived,
+        tz,
+        policy: RoomPolicy {
+            min_duration_minutes: row.min_duration_minutes,
+            max_duration_minutes: row.max_duration_minutes,
+            buffer_minutes: row.buffer_minutes,
+            booking_horizon_days: row.booking_horizon_days,
+            opening_hours,
+            check_in_required: row.check_in_required,
+            check_in_opens_minutes: row.check_in_opens_minutes,
+            auto_release_minutes: row.auto_release_minutes,
+        },
+    })
+}
+
+fn buffer_micros(policy: &RoomPolicy) -> i64 {
+    i64::from(policy.buffer_minutes) * 60_000_000
+}
+
+/// Booking rules 3, 5 and 6 for `slot` in the locked room `room_id` (`room` as text), in
+/// API.md's order: archived, overlap, the policy (durations, horizon, opening hours), then
+/// the buffer. `except` is the reservation being moved.
+///
+/// On PostgreSQL the overlap itself is left to the exclusion constraint at the write (see
+/// `check_overlap`), so when a later rule refuses, the overlap probe runs first: a slot that
+/// breaks both is `OVERLAP`, on either backend. A room without a buffer costs no extra probe.
+fn admit(
+    conn: &mut Conn<'_>,
+    rules: &Rules,
+    room_id: Uuid,
+    room: &str,
+    slot: Slot,
+    except: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if rules.archived {
+        return Err(Error::RoomArchived(room_id));
+    }
+    let (start, end) = micros(slot);
+    check_overlap(conn, room, start, end, except)?;
+    let overlap_first = |conn: &mut Conn<'_>| match conn {
+        Conn::Pg(_) => refuse_conflict(ReservationRow::conflict(conn, room, start, end, except)?),
+        Conn::Sqlite(_) => Ok(()),
+    };
+    if let Err(refused) = rules.policy.check(slot, now, rules.tz) {
+        overlap_first(conn)?;
+        return Err(refused);
+    }
+    let b = buffer_micros(&rules.policy);
+    if b > 0 {
+        if let Some(other) = ReservationRow::conflict(conn, room, start - b, end + b, except)? {
+            overlap_first(conn)?;
+            return Err(buffer_violation(rules.policy.buffer_minutes, other));
+        }
+    }
+    Ok(())
+}
+
+fn find_room_for_update(conn: &mut Conn<'_>, id: Uuid) -> Result<RoomRow> {
+    RoomRow::find_for_update(conn, &id.to_string())?.ok_or_else(|| room_not_found(&id.to_string()))
+}
+
+fn name_taken(details: &RoomDetails) -> Error {
+    Error::AlreadyExists(format!(
+        "a room named {:?} already exists (names are compared ignoring case)",
+        details.name.as_str()
+    ))
+}
+
+/// A write refused by the unique index on active rooms' names: `ALREADY_EXISTS`.
+fn unique_name(written: QueryResult<usize>, details: &RoomDetails) -> Result<usize> {
+    match written {
+        Err(diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(name_taken(details))
+        }
+        other => Ok(other?),
+    }
+}
+
+/// The row storing room `id` as `details` say.
+fn room_row(id: Uuid, created_at: i64, details: &RoomDetails, archived: bool) -> Result<RoomRow> {
+    let p = &details.policy;
+    let opening_hours = match &p.opening_hours {
+        None => None,
+        Some(hours) => Some(
+            serde_json::to_string(hours)
+                .map_err(|e| Error::internal(format_args!("encoding opening hours: {e}")))?,
+        ),
+    };
+    Ok(RoomRow {
+        id: StoredUuid(id),
+        name: details.name.as_str().to_owned(),
+        name_key: details.name.key(),
+        capacity: details.capacity.get(),
+        created_at,
+        time_zone: details.time_zone.name().to_owned(),
+        building: details.building.clone(),
+        building_key: details.building.as_deref().map(str::to_lowercase),
+        floor: details.floor.clone(),
+        description: details.description.clone(),
+        features: details.features.to_stored(),
+        archived,
+        min_duration_minutes: p.min_duration_minutes,
+        max_duration_minutes: p.max_duration_minutes,
+        buffer_minutes: p.buffer_minutes,
+        booking_horizon_days: p.booking_horizon_days,
+        opening_hours,
+        check_in_required: p.check_in_required,
+        check_in_opens_minutes: p.check_in_opens_minutes,
+        auto_release_minutes: p.auto_release_minutes,
+    })
+}
+
+fn slot_of((start, end): (i64, i64)) -> Result<Slot> {
+    Slot::new(instant(start)?, instant(end)?)
+        .map_err(|_| Error::internal(format_args!("stored slot {start}..{end}")))
 }
 
 /// Appends `event` to the log (as `seq`, when the writer knows it); returns its sequence number.
@@ -985,11 +1306,30 @@ fn instant(us: i64) -> Result<DateTime<Utc>> {
 }
 
 fn room_from_row(row: RoomRow) -> Result<Room> {
+    let rules = rules_from_row(RoomRulesRow {
+        archived: row.archived,
+        time_zone: row.time_zone,
+        min_duration_minutes: row.min_duration_minutes,
+        max_duration_minutes: row.max_duration_minutes,
+        buffer_minutes: row.buffer_minutes,
+        booking_horizon_days: row.booking_horizon_days,
+        opening_hours: row.opening_hours,
+        check_in_required: row.check_in_required,
+        check_in_opens_minutes: row.check_in_opens_minutes,
+        auto_release_minutes: row.auto_release_minutes,
+    })?;
     Ok(Room {
         id: row.id.0,
         name: row.name,
         capacity: row.capacity,
         created_at: instant(row.created_at)?,
+        time_zone: rules.tz,
+        building: row.building,
+        floor: row.floor,
+        features: Features::from_stored(&row.features),
+        description: row.description,
+        archived: rules.archived,
+        policy: rules.policy,
     })
 }
 

@@ -13,7 +13,7 @@ use std::io::Write;
 use uuid::Uuid;
 
 use super::conn::{dispatch, Conn, Fetch};
-use super::schema::{event_log, events, reservations, rooms};
+use super::schema::{event_log, events, reservations, room_features, rooms};
 use crate::domain::ReservationStatus;
 
 /// A UUID stored as its hyphenated text, parsed straight from the database's buffer: no
@@ -87,14 +87,87 @@ impl ToSql<Text, Pg> for StoredStatus {
 }
 
 /// A row of `rooms`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = rooms, check_for_backend(Sqlite, Pg))]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(
+    table_name = rooms,
+    check_for_backend(Sqlite, Pg),
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub struct RoomRow {
     pub id: StoredUuid,
     pub name: String,
     pub name_key: String,
     pub capacity: i32,
     pub created_at: i64,
+    pub time_zone: String,
+    pub building: Option<String>,
+    pub building_key: Option<String>,
+    pub floor: Option<String>,
+    pub description: Option<String>,
+    pub features: String,
+    pub archived: bool,
+    pub min_duration_minutes: Option<i32>,
+    pub max_duration_minutes: Option<i32>,
+    pub buffer_minutes: i32,
+    pub booking_horizon_days: Option<i32>,
+    pub opening_hours: Option<String>,
+    pub check_in_required: bool,
+    pub check_in_opens_minutes: i32,
+    pub auto_release_minutes: i32,
+}
+
+/// What a booking needs to know of its room: whether it is archived, and its rules.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = rooms, check_for_backend(Sqlite, Pg))]
+pub struct RoomRulesRow {
+    pub archived: bool,
+    pub time_zone: String,
+    pub min_duration_minutes: Option<i32>,
+    pub max_duration_minutes: Option<i32>,
+    pub buffer_minutes: i32,
+    pub booking_horizon_days: Option<i32>,
+    pub opening_hours: Option<String>,
+    pub check_in_required: bool,
+    pub check_in_opens_minutes: i32,
+    pub auto_release_minutes: i32,
+}
+
+/// Which rooms a listing wants.
+#[derive(Clone, Debug, Default)]
+pub struct RoomFilter {
+    pub min_capacity: Option<i32>,
+    /// Case-folded.
+    pub building_key: Option<String>,
+    /// Normalised; every one is required.
+    pub features: Vec<String>,
+    pub include_archived: bool,
+}
+
+/// The rooms matching a `RoomFilter`, boxed for whichever backend runs it. A required feature
+/// is a primary-key probe of `room_features` per room.
+macro_rules! rooms_query {
+    ($f:expr) => {{
+        let f: &RoomFilter = $f;
+        let mut q = rooms::table.into_boxed();
+        if let Some(min) = f.min_capacity {
+            q = q.filter(rooms::capacity.ge(min));
+        }
+        if let Some(building) = f.building_key.as_deref() {
+            q = q.filter(rooms::building_key.eq(building));
+        }
+        if !f.include_archived {
+            q = q.filter(rooms::archived.eq(false));
+        }
+        for feature in &f.features {
+            q = q.filter(diesel::dsl::exists(
+                room_features::table
+                    .filter(room_features::room_id.eq(rooms::id))
+                    .filter(room_features::feature.eq(feature.as_str())),
+            ));
+        }
+        q
+    }};
 }
 
 impl RoomRow {
@@ -104,9 +177,52 @@ impl RoomRow {
             .execute(c))
     }
 
+    /// Writes every column of this row over the stored one with the same id.
+    pub fn update(&self, conn: &mut Conn<'_>) -> QueryResult<usize> {
+        dispatch!(conn, |c| diesel::update(rooms::table.find(self.id))
+            .set(self)
+            .execute(c))
+    }
+
+    /// Replaces the room's rows in `room_features` with `features`.
+    pub fn set_features(conn: &mut Conn<'_>, id: &str, features: &[String]) -> QueryResult<()> {
+        let rows: Vec<_> = features
+            .iter()
+            .map(|f| {
+                (
+                    room_features::room_id.eq(id),
+                    room_features::feature.eq(f.as_str()),
+                )
+            })
+            .collect();
+        dispatch!(conn, |c| {
+            diesel::delete(room_features::table.filter(room_features::room_id.eq(id)))
+                .execute(c)?;
+            if !rows.is_empty() {
+                diesel::insert_into(room_features::table)
+                    .values(&rows)
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+    }
+
     pub fn find(conn: &mut Conn<'_>, id: &str) -> QueryResult<Option<RoomRow>> {
         dispatch!(conn, |c| c
             .first_row(rooms::table.find(id).select(RoomRow::as_select())))
+    }
+
+    /// The whole room `id`, locked for the rest of the transaction on PostgreSQL.
+    pub fn find_for_update(conn: &mut Conn<'_>, id: &str) -> QueryResult<Option<RoomRow>> {
+        match conn {
+            Conn::Sqlite(_) => Self::find(conn, id),
+            Conn::Pg(c) => rooms::table
+                .find(id)
+                .select(RoomRow::as_select())
+                .for_update()
+                .get_result(*c)
+                .optional(),
+        }
     }
 
     pub fn exists(conn: &mut Conn<'_>, id: &str) -> QueryResult<bool> {
@@ -117,29 +233,32 @@ impl RoomRow {
     }
 
     /// Locks the rooms `ids` for the rest of the transaction, in the order given (callers sort
-    /// them, so two transactions never wait on each other in a cycle), and says whether each
-    /// exists. On PostgreSQL this row lock is what orders a room's commits; on SQLite the
-    /// immediate transaction already holds the whole database.
-    pub fn lock(conn: &mut Conn<'_>, ids: &[&str]) -> QueryResult<Vec<bool>> {
+    /// them, so two transactions never wait on each other in a cycle), and reads each one's
+    /// rules (`None`: no such room). On PostgreSQL this row lock is what orders a room's
+    /// commits; on SQLite the immediate transaction already holds the whole database.
+    pub fn lock(conn: &mut Conn<'_>, ids: &[&str]) -> QueryResult<Vec<Option<RoomRulesRow>>> {
         ids.iter()
             .map(|id| match conn {
                 Conn::Sqlite(c) => {
-                    diesel::select(diesel::dsl::exists(rooms::table.find(*id))).get_result(*c)
+                    c.first_row(rooms::table.find(*id).select(RoomRulesRow::as_select()))
                 }
                 Conn::Pg(c) => rooms::table
                     .find(*id)
-                    .select(rooms::id)
+                    .select(RoomRulesRow::as_select())
                     .for_update()
-                    .get_result::<String>(*c)
-                    .optional()
-                    .map(|found| found.is_some()),
+                    .get_result(*c)
+                    .optional(),
             })
             .collect()
     }
 
-    pub fn name_taken(conn: &mut Conn<'_>, key: &str) -> QueryResult<bool> {
+    /// Whether an active room other than `except` holds the case-folded name `key`.
+    pub fn name_taken(conn: &mut Conn<'_>, key: &str, except: &str) -> QueryResult<bool> {
         dispatch!(conn, |c| diesel::select(diesel::dsl::exists(
-            rooms::table.filter(rooms::name_key.eq(key)),
+            rooms::table
+                .filter(rooms::name_key.eq(key))
+                .filter(rooms::archived.eq(false))
+                .filter(rooms::id.ne(except)),
         ))
         .get_result(c))
     }
@@ -151,28 +270,23 @@ impl RoomRow {
             .load(c))
     }
 
-    /// Up to `max` rooms of at least `min_capacity`, by name, and whether there were more.
+    /// Up to `max` rooms matching `f`, by name, and whether there were more.
     pub fn list_by_name(
         conn: &mut Conn<'_>,
-        min_capacity: Option<i32>,
+        f: &RoomFilter,
         max: usize,
     ) -> QueryResult<(Vec<RoomRow>, bool)> {
         dispatch!(conn, |c| c.at_most(
-            rooms::table
-                .filter(rooms::capacity.ge(min_capacity.unwrap_or(i32::MIN)))
+            rooms_query!(f)
                 .order((rooms::name.asc(), rooms::id.asc()))
                 .select(RoomRow::as_select()),
             max
         ))
     }
 
-    /// All rooms of at least `min_capacity`, by capacity then name.
-    pub fn list_by_capacity(
-        conn: &mut Conn<'_>,
-        min_capacity: Option<i32>,
-    ) -> QueryResult<Vec<RoomRow>> {
-        dispatch!(conn, |c| rooms::table
-            .filter(rooms::capacity.ge(min_capacity.unwrap_or(i32::MIN)))
+    /// All rooms matching `f`, by capacity then name.
+    pub fn list_by_capacity(conn: &mut Conn<'_>, f: &RoomFilter) -> QueryResult<Vec<RoomRow>> {
+        dispatch!(conn, |c| rooms_query!(f)
             .order((rooms::capacity.asc(), rooms::name.asc(), rooms::id.asc()))
             .select(RoomRow::as_select())
             .load(c))
@@ -292,6 +406,41 @@ impl ReservationRow {
         max: usize,
     ) -> QueryResult<(Vec<Self>, bool)> {
         dispatch!(conn, |c| c.at_most(list_query!(f), max))
+    }
+
+    /// As `list`, only each reservation's start and end.
+    pub fn list_times(
+        conn: &mut Conn<'_>,
+        f: &ListFilter<'_>,
+        max: usize,
+    ) -> QueryResult<(Vec<(i64, i64)>, bool)> {
+        dispatch!(conn, |c| c.at_most(
+            list_query!(f).select((reservations::start_at, reservations::end_at)),
+            max
+        ))
+    }
+
+    /// The CONFIRMED reservations of `room_id` that have not ended at `now`, by start; locked
+    /// for the rest of the transaction on PostgreSQL.
+    pub fn lock_not_ended(
+        conn: &mut Conn<'_>,
+        room_id: &str,
+        now: i64,
+    ) -> QueryResult<Vec<ReservationRow>> {
+        let q = || {
+            reservations::table
+                .filter(reservations::room_id.eq(room_id))
+                .filter(reservations::status.eq(crate::db::CONFIRMED))
+                .filter(reservations::end_at.gt(now))
+                .order(reservations::start_at.asc())
+        };
+        match conn {
+            Conn::Sqlite(c) => q().select(ReservationRow::as_select()).load(*c),
+            Conn::Pg(c) => q()
+                .select(ReservationRow::as_select())
+                .for_update()
+                .load(*c),
+        }
     }
 }
 

@@ -22,8 +22,32 @@ diesel::table! {
         name_key -> Text,
         capacity -> Integer,
         created_at -> BigInt,
+        time_zone -> Text,
+        building -> Nullable<Text>,
+        building_key -> Nullable<Text>,
+        floor -> Nullable<Text>,
+        description -> Nullable<Text>,
+        features -> Text,
+        archived -> Bool,
+        min_duration_minutes -> Nullable<Integer>,
+        max_duration_minutes -> Nullable<Integer>,
+        buffer_minutes -> Integer,
+        booking_horizon_days -> Nullable<Integer>,
+        opening_hours -> Nullable<Text>,
+        check_in_required -> Bool,
+        check_in_opens_minutes -> Integer,
+        auto_release_minutes -> Integer,
     }
 }
+
+diesel::table! {
+    room_features (room_id, feature) {
+        room_id -> Text,
+        feature -> Text,
+    }
+}
+
+diesel::joinable!(room_features -> rooms (room_id));
 
 diesel::joinable!(reservations -> rooms (room_id));
 
@@ -44,4 +68,10 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(event_log, events, reservations, rooms,);
+diesel::allow_tables_to_appear_in_same_query!(
+    event_log,
+    events,
+    reservations,
+    room_features,
+    rooms,
+);

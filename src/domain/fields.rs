@@ -149,9 +149,44 @@ impl Email {
     }
 }
 
+/// A room's building or floor: trimmed, 1-100 characters.
+pub fn place(field: &str, raw: &str) -> Result<String> {
+    bounded_text(field, raw, 1, 100)
+}
+
+/// A room's description: at most 2000 characters; line breaks and tabs allowed.
+pub fn description(raw: &str) -> Result<String> {
+    let len = raw.chars().count();
+    if len > 2000 {
+        return Err(Error::BadUserInput(format!(
+            "description must be at most 2000 characters (got {len})"
+        )));
+    }
+    if raw
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(Error::BadUserInput(
+            "description must not contain control characters other than line breaks and tabs"
+                .into(),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn places_and_descriptions_have_limits() {
+        assert_eq!(place("building", "  HQ ").unwrap(), "HQ");
+        assert!(place("building", "  ").is_err());
+        assert!(place("floor", &"x".repeat(101)).is_err());
+        assert!(description("two\nlines").is_ok());
+        assert!(description(&"x".repeat(2001)).is_err());
+        assert!(description("bell\u{7}").is_err());
+    }
 
     #[test]
     fn room_names_are_trimmed_and_compared_ignoring_case() {

@@ -3,10 +3,15 @@
 
 mod fields;
 mod model;
+mod room;
 mod slot;
 
-pub use fields::{Capacity, Email, OrganizerName, RoomName, Title};
-pub use model::{Reservation, ReservationStatus, Room};
+pub use fields::{description, place, Capacity, Email, OrganizerName, RoomName, Title};
+pub use model::{Reservation, ReservationStatus, Room, RoomDetails};
+pub use room::{
+    buffer_violation, free_slots, local_instant, opening_intervals, parse_time_zone, Features,
+    FreeSlotsQuery, LocalTime, OpeningHours, PolicyRule, RoomPolicy, Weekday,
+};
 pub use slot::{check_cancellable, BookingInput, BookingRequest, RescheduleRequest, Slot, Window};
 
 use chrono::{DateTime, Utc};

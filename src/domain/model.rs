@@ -1,8 +1,11 @@
 //! The stored things, as the rest of the program sees them.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use super::room::{Features, RoomPolicy};
 
 /// A bookable room.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -11,6 +14,60 @@ pub struct Room {
     pub name: String,
     pub capacity: i32,
     pub created_at: DateTime<Utc>,
+    /// Opening hours are read in this zone.
+    pub time_zone: Tz,
+    pub building: Option<String>,
+    pub floor: Option<String>,
+    pub features: Features,
+    pub description: Option<String>,
+    /// Archived rooms cannot be booked and are not listed.
+    pub archived: bool,
+    pub policy: RoomPolicy,
+}
+
+/// What describes a room, everything but its identity; validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomDetails {
+    pub name: super::RoomName,
+    pub capacity: super::Capacity,
+    pub time_zone: Tz,
+    pub building: Option<String>,
+    pub floor: Option<String>,
+    pub features: Features,
+    pub description: Option<String>,
+    pub policy: RoomPolicy,
+}
+
+impl RoomDetails {
+    /// A room with only a name and a capacity: in UTC, no features, the default policy.
+    pub fn named(name: super::RoomName, capacity: super::Capacity) -> Self {
+        RoomDetails {
+            name,
+            capacity,
+            time_zone: Tz::UTC,
+            building: None,
+            floor: None,
+            features: Features::default(),
+            description: None,
+            policy: RoomPolicy::default(),
+        }
+    }
+}
+
+impl Room {
+    /// This room's describing fields, to be changed by `updateRoom`.
+    pub fn details(&self) -> Result<RoomDetails, crate::error::Error> {
+        Ok(RoomDetails {
+            name: super::RoomName::parse(&self.name)?,
+            capacity: super::Capacity::parse(self.capacity)?,
+            time_zone: self.time_zone,
+            building: self.building.clone(),
+            floor: self.floor.clone(),
+            features: self.features.clone(),
+            description: self.description.clone(),
+            policy: self.policy.clone(),
+        })
+    }
 }
 
 /// Whether a reservation holds its slot.

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Email, OrganizerName, Reservation, ReservationStatus, Title};
 use crate::error::{Error, Result};
 
-fn fmt(t: DateTime<Utc>) -> String {
+pub(crate) fn fmt(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 

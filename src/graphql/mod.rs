@@ -36,11 +36,20 @@ fn builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
         .data(ListLimit(limits.max_list))
 }
 
-/// The schema over `db`, with its loaders and `limits`.
-pub fn build(db: Db, limits: &Limits) -> AppSchema {
+/// The schema over `db`, with its loaders and `limits`; rooms created without a time zone
+/// get `default_zone`.
+pub fn build(db: Db, limits: &Limits, default_zone: chrono_tz::Tz) -> AppSchema {
     let rooms = DataLoader::new(RoomLoader(db.clone()), tokio::spawn);
-    builder(limits).data(db).data(rooms).finish()
+    builder(limits)
+        .data(db)
+        .data(rooms)
+        .data(DefaultTimeZone(default_zone))
+        .finish()
 }
+
+/// The zone of rooms created without one (`--default-time-zone`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DefaultTimeZone(pub chrono_tz::Tz);
 
 /// The SDL of the schema, exactly what `schema.graphql` holds.
 pub fn sdl() -> String {

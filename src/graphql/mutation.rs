@@ -4,23 +4,62 @@
 use async_graphql::{Context, Object, Result, ID};
 use chrono::Utc;
 
-use super::types::{BookRoomInput, CreateRoomInput, RescheduleReservationInput, Reservation, Room};
-use super::{data, parse_id, GqlResultExt};
+use super::types::{
+    BookRoomInput, CreateRoomInput, RescheduleReservationInput, Reservation, Room, UpdateRoomInput,
+};
+use super::{data, parse_id, DefaultTimeZone, GqlResultExt};
 use crate::db::Db;
-use crate::domain::{BookingInput, BookingRequest, Capacity, RescheduleRequest, RoomName};
+use crate::domain::{
+    self, BookingInput, BookingRequest, Capacity, Features, RescheduleRequest, RoomDetails,
+    RoomName, RoomPolicy,
+};
+use crate::error::Result as DomainResult;
 
 /// The root of every write.
 pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Adds a room. Its name is trimmed and must be unique ignoring case (`ALREADY_EXISTS`).
+    /// Adds a room. Its name is trimmed and must be unique ignoring case among rooms not
+    /// archived (`ALREADY_EXISTS`).
     async fn create_room(&self, ctx: &Context<'_>, input: CreateRoomInput) -> Result<Room> {
-        let name = RoomName::parse(&input.name).gql()?;
-        let capacity = Capacity::parse(input.capacity).gql()?;
+        let default_zone = data::<DefaultTimeZone>(ctx)?.0;
+        let details = new_room(input, default_zone).gql()?;
+        Ok(Room(data::<Db>(ctx)?.create_room(details).await.gql()?))
+    }
+
+    /// Changes a room: omitted fields keep their value, a given `policy` replaces the whole
+    /// policy. Existing reservations are never changed or refused by it.
+    async fn update_room(&self, ctx: &Context<'_>, input: UpdateRoomInput) -> Result<Room> {
+        let id = parse_id(&input.id, "room").gql()?;
+        let change = room_change(input).gql()?;
+        Ok(Room(data::<Db>(ctx)?.update_room(id, change).await.gql()?))
+    }
+
+    /// Takes a room out of service: it can no longer be booked and leaves `rooms` and
+    /// `availableRooms`. CONFIRMED reservations that have not ended refuse it (`ROOM_IN_USE`,
+    /// naming them in `extensions.reservationIds`) unless `cancelFutureReservations`, which
+    /// cancels them in the same transaction. An archived room is returned unchanged.
+    async fn archive_room(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        #[graphql(default_with = "Some(false)")] cancel_future_reservations: Option<bool>,
+    ) -> Result<Room> {
+        let id = parse_id(&id, "room").gql()?;
         Ok(Room(
-            data::<Db>(ctx)?.create_room(name, capacity).await.gql()?,
+            data::<Db>(ctx)?
+                .archive_room(id, cancel_future_reservations.unwrap_or(false))
+                .await
+                .gql()?,
         ))
+    }
+
+    /// Puts an archived room back in service; `ALREADY_EXISTS` if another room has taken its
+    /// name meanwhile.
+    async fn restore_room(&self, ctx: &Context<'_>, id: ID) -> Result<Room> {
+        let id = parse_id(&id, "room").gql()?;
+        Ok(Room(data::<Db>(ctx)?.restore_room(id).await.gql()?))
     }
 
     /// Books a room for `[start, end)`. Refused with `INVALID_TIME_RANGE` unless start is
@@ -70,4 +109,72 @@ impl Mutation {
             data::<Db>(ctx)?.reschedule(id, request).await.gql()?,
         ))
     }
+}
+
+fn optional<T>(
+    raw: Option<String>,
+    parse: impl Fn(&str) -> DomainResult<T>,
+) -> DomainResult<Option<T>> {
+    raw.as_deref().map(parse).transpose()
+}
+
+/// A `createRoom` input, validated, in `default_zone` unless it names one.
+fn new_room(input: CreateRoomInput, default_zone: chrono_tz::Tz) -> DomainResult<RoomDetails> {
+    Ok(RoomDetails {
+        name: RoomName::parse(&input.name)?,
+        capacity: Capacity::parse(input.capacity)?,
+        time_zone: optional(input.time_zone, domain::parse_time_zone)?.unwrap_or(default_zone),
+        building: optional(input.building, |b| domain::place("building", b))?,
+        floor: optional(input.floor, |f| domain::place("floor", f))?,
+        features: Features::parse(&input.features.unwrap_or_default())?,
+        description: optional(input.description, domain::description)?,
+        policy: match input.policy {
+            Some(p) => p.into_policy()?,
+            None => RoomPolicy::default(),
+        },
+    })
+}
+
+/// An `updateRoom` input, validated, as a change to a room's current details.
+fn room_change(
+    input: UpdateRoomInput,
+) -> DomainResult<impl FnOnce(RoomDetails) -> RoomDetails + Send + 'static> {
+    let name = optional(input.name, RoomName::parse)?;
+    let capacity = input.capacity.map(Capacity::parse).transpose()?;
+    let time_zone = optional(input.time_zone, domain::parse_time_zone)?;
+    let building = input
+        .building
+        .map_value(|b| domain::place("building", &b))
+        .transpose()?;
+    let floor = input
+        .floor
+        .map_value(|f| domain::place("floor", &f))
+        .transpose()?;
+    let description = input
+        .description
+        .map_value(|d| domain::description(&d))
+        .transpose()?;
+    let features = input.features.map(|f| Features::parse(&f)).transpose()?;
+    let policy = input.policy.map(|p| p.into_policy()).transpose()?;
+    Ok(move |mut d: RoomDetails| {
+        if let Some(name) = name {
+            d.name = name;
+        }
+        if let Some(capacity) = capacity {
+            d.capacity = capacity;
+        }
+        if let Some(tz) = time_zone {
+            d.time_zone = tz;
+        }
+        building.update_to(&mut d.building);
+        floor.update_to(&mut d.floor);
+        description.update_to(&mut d.description);
+        if let Some(features) = features {
+            d.features = features;
+        }
+        if let Some(policy) = policy {
+            d.policy = policy;
+        }
+        d
+    })
 }

@@ -6,18 +6,35 @@ use chrono::Utc;
 use super::scalars::Timestamp;
 use super::types::{Reservation, Room};
 use super::{data, parse_id, GqlResultExt, ListLimit};
-use crate::db::Db;
-use crate::domain::{Slot, Window};
+use crate::db::{Db, RoomFilter};
+use crate::domain::{self, Slot, Window};
+use crate::error::Result as DomainResult;
 
 /// The root of every read.
 pub struct Query;
 
 #[Object]
 impl Query {
-    /// All rooms, sorted by name; with `minCapacity`, only those seating at least that many.
-    async fn rooms(&self, ctx: &Context<'_>, min_capacity: Option<i32>) -> Result<Vec<Room>> {
+    /// Rooms, sorted by name: with `minCapacity`, those seating at least that many; with
+    /// `building`, those in it (ignoring case); with `features`, those having all of them.
+    /// Archived rooms only with `includeArchived`.
+    async fn rooms(
+        &self,
+        ctx: &Context<'_>,
+        min_capacity: Option<i32>,
+        building: Option<String>,
+        features: Option<Vec<String>>,
+        #[graphql(default_with = "Some(false)")] include_archived: Option<bool>,
+    ) -> Result<Vec<Room>> {
         let max = data::<ListLimit>(ctx)?.0;
-        let rooms = data::<Db>(ctx)?.rooms(min_capacity, max).await.gql()?;
+        let filter = room_filter(
+            min_capacity,
+            building,
+            features,
+            include_archived.unwrap_or(false),
+        )
+        .gql()?;
+        let rooms = data::<Db>(ctx)?.rooms(filter, max).await.gql()?;
         Ok(rooms.into_iter().map(Room).collect())
     }
 
@@ -62,20 +79,44 @@ impl Query {
         Ok(list.into_iter().map(Reservation).collect())
     }
 
-    /// Rooms with no CONFIRMED reservation overlapping `[start, end)`, sorted by capacity then
-    /// name; with `minCapacity`, only those seating at least that many.
+    /// Rooms where `bookRoom` for `[start, end)` would succeed right now: nothing in the way
+    /// and every policy of the room satisfied (buffer, durations, horizon, opening hours).
+    /// Never archived ones. Filters as `rooms`; sorted by capacity then name.
     async fn available_rooms(
         &self,
         ctx: &Context<'_>,
         start: Timestamp,
         end: Timestamp,
         min_capacity: Option<i32>,
+        building: Option<String>,
+        features: Option<Vec<String>>,
     ) -> Result<Vec<Room>> {
         let slot = Slot::new(start.0, end.0).gql()?;
+        let filter = room_filter(min_capacity, building, features, false).gql()?;
         let rooms = data::<Db>(ctx)?
-            .available_rooms(slot, min_capacity, data::<ListLimit>(ctx)?.0)
+            .available_rooms(slot, filter, Utc::now(), data::<ListLimit>(ctx)?.0)
             .await
             .gql()?;
         Ok(rooms.into_iter().map(Room).collect())
     }
+}
+
+/// The filter of `rooms` and `availableRooms`: building and features normalised as stored.
+fn room_filter(
+    min_capacity: Option<i32>,
+    building: Option<String>,
+    features: Option<Vec<String>>,
+    include_archived: bool,
+) -> DomainResult<RoomFilter> {
+    let features = features
+        .unwrap_or_default()
+        .iter()
+        .map(|f| domain::Features::parse_one(f))
+        .collect::<DomainResult<Vec<_>>>()?;
+    Ok(RoomFilter {
+        min_capacity,
+        building_key: building.map(|b| b.trim().to_lowercase()),
+        features,
+        include_archived,
+    })
 }

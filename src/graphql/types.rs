@@ -1,10 +1,13 @@
 //! Output and input types of the schema, wrapping the domain values.
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, ErrorExtensions, InputObject, Object, Result, ID};
+use async_graphql::{
+    Context, Enum, ErrorExtensions, InputObject, MaybeUndefined, Object, Result, SimpleObject, ID,
+};
+use chrono::Utc;
 
 use super::loaders::RoomLoader;
-use super::scalars::Timestamp;
+use super::scalars::{LocalTimeScalar, Timestamp, Zoned};
 use super::{data, GqlResultExt, ListLimit};
 use crate::db::Db;
 use crate::domain::{self, Window};
@@ -31,6 +34,87 @@ impl Room {
 
     async fn created_at(&self) -> Timestamp {
         Timestamp(self.0.created_at)
+    }
+
+    /// The IANA time zone the room's opening hours are read in.
+    async fn time_zone(&self) -> &str {
+        self.0.time_zone.name()
+    }
+
+    async fn building(&self) -> Option<&str> {
+        self.0.building.as_deref()
+    }
+
+    async fn floor(&self) -> Option<&str> {
+        self.0.floor.as_deref()
+    }
+
+    /// Equipment and qualities (`display`, `video-conference`), lower-case, sorted.
+    async fn features(&self) -> &[String] {
+        self.0.features.names()
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// An archived room cannot be booked and is left out of `rooms` and `availableRooms`.
+    async fn archived(&self) -> bool {
+        self.0.archived
+    }
+
+    /// The house rules every booking of this room obeys.
+    async fn policy(&self) -> RoomPolicy {
+        RoomPolicy(self.0.policy.clone())
+    }
+
+    /// The maximal intervals inside `[from, to)` (defaults as `reservations`) in which a
+    /// booking would satisfy every rule and policy of the room, at least
+    /// `minDurationMinutes` (1-1440) long, sorted by start. A booking of any allowed length
+    /// inside one of them succeeds.
+    async fn free_slots(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        #[graphql(default_with = "Some(30)")] min_duration_minutes: Option<i32>,
+    ) -> Result<Vec<TimeSlot>> {
+        let min_duration_minutes = min_duration_minutes.unwrap_or(30);
+        if !(1..=1440).contains(&min_duration_minutes) {
+            return Err(Error::BadUserInput(format!(
+                "minDurationMinutes must be 1 to 1440 (got {min_duration_minutes})"
+            )))
+            .gql();
+        }
+        let now = Utc::now();
+        let window = Window::resolve(from.map(|t| t.0), to.map(|t| t.0), now).gql()?;
+        let slots = data::<Db>(ctx)?
+            .free_slots(
+                self.0.clone(),
+                window,
+                i64::from(min_duration_minutes),
+                now,
+                data::<ListLimit>(ctx)?.0,
+            )
+            .await
+            .gql()?;
+        Ok(slots.into_iter().map(TimeSlot::from).collect())
+    }
+
+    /// The start and end of every CONFIRMED reservation overlapping `[from, to)` (defaults as
+    /// `reservations`), sorted; nothing else about them.
+    async fn busy(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<Vec<TimeSlot>> {
+        let window = Window::resolve(from.map(|t| t.0), to.map(|t| t.0), Utc::now()).gql()?;
+        let busy = data::<Db>(ctx)?
+            .busy(self.0.id, window, data::<ListLimit>(ctx)?.0)
+            .await
+            .gql()?;
+        Ok(busy.into_iter().map(TimeSlot::from).collect())
     }
 
     /// This room's CONFIRMED reservations overlapping `[from, to)`, sorted by start. `from`
@@ -83,14 +167,15 @@ impl Reservation {
         room_by_id(ctx, self.0.room_id).await
     }
 
-    /// Inclusive.
-    async fn start(&self) -> Timestamp {
-        Timestamp(self.0.start)
+    /// Inclusive. With `timeZone` (an IANA name), written with that zone's offset at that
+    /// instant; without, in UTC with `Z`.
+    async fn start(&self, time_zone: Option<String>) -> Result<Zoned> {
+        Zoned::new(self.0.start, time_zone.as_deref()).gql()
     }
 
-    /// Exclusive: a booking may start exactly when this one ends.
-    async fn end(&self) -> Timestamp {
-        Timestamp(self.0.end)
+    /// Exclusive: a booking may start exactly when this one ends. `timeZone` as for `start`.
+    async fn end(&self, time_zone: Option<String>) -> Result<Zoned> {
+        Zoned::new(self.0.end, time_zone.as_deref()).gql()
     }
 
     async fn title(&self) -> Option<&str> {
@@ -129,13 +214,231 @@ pub(super) async fn room_by_id(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Room
         .gql()
 }
 
+impl Zoned {
+    fn new(t: chrono::DateTime<Utc>, zone: Option<&str>) -> Result<Self, Error> {
+        let tz = zone.map(domain::parse_time_zone).transpose()?;
+        Ok(Zoned(t, tz))
+    }
+}
+
+/// A half-open interval `[start, end)`.
+#[derive(SimpleObject)]
+pub struct TimeSlot {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+impl From<domain::Slot> for TimeSlot {
+    fn from(s: domain::Slot) -> Self {
+        TimeSlot {
+            start: Timestamp(s.start()),
+            end: Timestamp(s.end()),
+        }
+    }
+}
+
+/// A day of the week.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Weekday {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+impl From<domain::Weekday> for Weekday {
+    fn from(d: domain::Weekday) -> Self {
+        match d {
+            domain::Weekday::Monday => Weekday::Monday,
+            domain::Weekday::Tuesday => Weekday::Tuesday,
+            domain::Weekday::Wednesday => Weekday::Wednesday,
+            domain::Weekday::Thursday => Weekday::Thursday,
+            domain::Weekday::Friday => Weekday::Friday,
+            domain::Weekday::Saturday => Weekday::Saturday,
+            domain::Weekday::Sunday => Weekday::Sunday,
+        }
+    }
+}
+
+impl From<Weekday> for domain::Weekday {
+    fn from(d: Weekday) -> Self {
+        match d {
+            Weekday::Monday => domain::Weekday::Monday,
+            Weekday::Tuesday => domain::Weekday::Tuesday,
+            Weekday::Wednesday => domain::Weekday::Wednesday,
+            Weekday::Thursday => domain::Weekday::Thursday,
+            Weekday::Friday => domain::Weekday::Friday,
+            Weekday::Saturday => domain::Weekday::Saturday,
+            Weekday::Sunday => domain::Weekday::Sunday,
+        }
+    }
+}
+
+/// The room is open on `weekday` from `opens` until `closes`, in its local time.
+pub struct OpeningHours(domain::OpeningHours);
+
+#[Object]
+impl OpeningHours {
+    async fn weekday(&self) -> Weekday {
+        self.0.weekday.into()
+    }
+
+    /// Inclusive.
+    async fn opens(&self) -> LocalTimeScalar {
+        LocalTimeScalar(self.0.opens)
+    }
+
+    /// Exclusive; `24:00` is midnight at the end of the day.
+    async fn closes(&self) -> LocalTimeScalar {
+        LocalTimeScalar(self.0.closes)
+    }
+}
+
+/// A room's house rules, checked (after booking rules 1-5) on every booking and reschedule.
+pub struct RoomPolicy(domain::RoomPolicy);
+
+#[Object]
+impl RoomPolicy {
+    /// Shortest booking in minutes; null: no limit.
+    async fn min_duration_minutes(&self) -> Option<i32> {
+        self.0.min_duration_minutes
+    }
+
+    /// Longest booking in minutes; null: no limit.
+    async fn max_duration_minutes(&self) -> Option<i32> {
+        self.0.max_duration_minutes
+    }
+
+    /// Minutes kept free before and after every CONFIRMED reservation.
+    async fn buffer_minutes(&self) -> i32 {
+        self.0.buffer_minutes
+    }
+
+    /// How many days ahead a booking may start; null: no limit.
+    async fn booking_horizon_days(&self) -> Option<i32> {
+        self.0.booking_horizon_days
+    }
+
+    /// When the room may be booked, in its time zone; null: always.
+    async fn opening_hours(&self) -> Option<Vec<OpeningHours>> {
+        self.0
+            .opening_hours
+            .as_ref()
+            .map(|h| h.iter().copied().map(OpeningHours).collect())
+    }
+
+    /// Whether a reservation must be checked in or is released.
+    async fn check_in_required(&self) -> bool {
+        self.0.check_in_required
+    }
+
+    /// How many minutes before its start a reservation may be checked in.
+    async fn check_in_opens_minutes(&self) -> i32 {
+        self.0.check_in_opens_minutes
+    }
+
+    /// How many minutes after its start a reservation not checked in is released.
+    async fn auto_release_minutes(&self) -> i32 {
+        self.0.auto_release_minutes
+    }
+}
+
+/// One opening interval of a weekday.
+#[derive(InputObject)]
+pub struct OpeningHoursInput {
+    pub weekday: Weekday,
+    /// `HH:MM`, inclusive.
+    pub opens: LocalTimeScalar,
+    /// `HH:MM`, exclusive; after `opens`; `24:00` is midnight at the end of the day.
+    pub closes: LocalTimeScalar,
+}
+
+/// A room's house rules; every field optional, omitted ones take their defaults.
+#[derive(InputObject)]
+pub struct RoomPolicyInput {
+    /// 1-10080; not above `maxDurationMinutes`.
+    pub min_duration_minutes: Option<i32>,
+    /// 1-10080.
+    pub max_duration_minutes: Option<i32>,
+    /// 0-240.
+    #[graphql(default = 0)]
+    pub buffer_minutes: i32,
+    /// 1-3650.
+    pub booking_horizon_days: Option<i32>,
+    /// At most 28 entries, each with `opens` before `closes`; several per weekday are allowed.
+    pub opening_hours: Option<Vec<OpeningHoursInput>>,
+    #[graphql(default = false)]
+    pub check_in_required: bool,
+    /// 0-120.
+    #[graphql(default = 10)]
+    pub check_in_opens_minutes: i32,
+    /// 1-240.
+    #[graphql(default = 10)]
+    pub auto_release_minutes: i32,
+}
+
+impl RoomPolicyInput {
+    pub fn into_policy(self) -> Result<domain::RoomPolicy, Error> {
+        domain::RoomPolicy {
+            min_duration_minutes: self.min_duration_minutes,
+            max_duration_minutes: self.max_duration_minutes,
+            buffer_minutes: self.buffer_minutes,
+            booking_horizon_days: self.booking_horizon_days,
+            opening_hours: self.opening_hours.map(|hours| {
+                hours
+                    .into_iter()
+                    .map(|h| domain::OpeningHours {
+                        weekday: h.weekday.into(),
+                        opens: h.opens.0,
+                        closes: h.closes.0,
+                    })
+                    .collect()
+            }),
+            check_in_required: self.check_in_required,
+            check_in_opens_minutes: self.check_in_opens_minutes,
+            auto_release_minutes: self.auto_release_minutes,
+        }
+        .validate()
+    }
+}
+
 /// A new room.
 #[derive(InputObject)]
 pub struct CreateRoomInput {
-    /// 1-100 characters after trimming; unique ignoring case.
+    /// 1-100 characters after trimming; unique ignoring case among rooms not archived.
     pub name: String,
     /// 1-10000.
     pub capacity: i32,
+    /// An IANA name; the server's default zone (`--default-time-zone`) if omitted.
+    pub time_zone: Option<String>,
+    /// 1-100 characters after trimming.
+    pub building: Option<String>,
+    /// 1-100 characters after trimming.
+    pub floor: Option<String>,
+    /// At most 50; each trimmed and lower-cased, 1-50 characters of a-z, 0-9 and `-`.
+    pub features: Option<Vec<String>>,
+    /// At most 2000 characters.
+    pub description: Option<String>,
+    /// Omitted: no limits, no buffer, always open, no check-in.
+    pub policy: Option<RoomPolicyInput>,
+}
+
+/// Changes to a room: omitted fields keep their value; `null` clears an optional one. A
+/// given `policy` replaces the whole policy.
+#[derive(InputObject)]
+pub struct UpdateRoomInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub capacity: Option<i32>,
+    pub time_zone: Option<String>,
+    pub building: MaybeUndefined<String>,
+    pub floor: MaybeUndefined<String>,
+    pub features: Option<Vec<String>>,
+    pub description: MaybeUndefined<String>,
+    pub policy: Option<RoomPolicyInput>,
 }
 
 /// A new reservation.

@@ -13,6 +13,8 @@ mod properties;
 mod replicas;
 mod reschedule_cancel;
 mod resume;
+mod room_management;
+mod room_policies;
 mod rooms;
 mod subscriptions;
 mod ws_client;

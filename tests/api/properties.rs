@@ -393,7 +393,11 @@ proptest! {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async {
             let db = crate::helpers::fresh_db(roombook::events::EventLog::DEFAULT_CAPACITY).await;
-            let schema = roombook::graphql::build(db, &roombook::config::Limits::default());
+            let schema = roombook::graphql::build(
+                db,
+                &roombook::config::Limits::default(),
+                chrono_tz::Tz::UTC,
+            );
             let mut model = Model::default();
             // Start with two rooms so most operations have somewhere to go.
             step(&schema, &mut model, &Op::CreateRoom(0)).await?;

@@ -222,12 +222,16 @@ async fn lagging_subscriber() -> (
     impl futures_util::Stream<Item = async_graphql::Response>,
 ) {
     let db = crate::helpers::fresh_db(4).await;
-    let schema = roombook::graphql::build(db.clone(), &roombook::config::Limits::default());
+    let schema = roombook::graphql::build(
+        db.clone(),
+        &roombook::config::Limits::default(),
+        chrono_tz::Tz::UTC,
+    );
     let room = db
-        .create_room(
+        .create_room(roombook::domain::RoomDetails::named(
             roombook::domain::RoomName::parse("A").unwrap(),
             roombook::domain::Capacity::parse(2).unwrap(),
-        )
+        ))
         .await
         .unwrap();
     // Before the subscription: never sent to it, not even when it catches up from the log.
@@ -298,7 +302,7 @@ async fn a_subscriber_behind_what_the_log_keeps_is_told_how_many_events_it_misse
         .unwrap()
         .contains("missed 10 events"));
     // The feed goes on live.
-    let room = db.rooms(None, 10).await.unwrap()[0].id;
+    let room = db.rooms(Default::default(), 10).await.unwrap()[0].id;
     book_hour(&db, room, 20).await;
     let next = stream.next().await.unwrap();
     assert_eq!(start_of(next), fmt(base() + chrono::Duration::hours(20)));
