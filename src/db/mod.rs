@@ -1388,6 +1388,78 @@ mod tests {
         }
     }
 
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    fn count(conn: &mut diesel::SqliteConnection, sql: &str) -> i64 {
+        diesel::sql_query(sql)
+            .get_result::<Count>(conn)
+            .expect(sql)
+            .n
+    }
+
+    /// A database from before rooms v2 keeps its rooms and reservations: the SQLite migration
+    /// rebuilds `rooms`, and foreign keys must still hold (and be on) afterwards.
+    #[test]
+    fn a_v1_database_keeps_its_data_through_the_rooms_v2_migration() {
+        let mut conn = diesel::SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute("PRAGMA foreign_keys = ON;").unwrap();
+        for _ in 0..2 {
+            conn.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        conn.batch_execute(
+            "INSERT INTO rooms VALUES ('00000000-0000-4000-8000-000000000001', 'Oak', 'oak', 4, 0);
+             INSERT INTO reservations VALUES ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-000000000001', 10, 20, NULL, 'Ada', 'ada@example.com',
+                                              'CONFIRMED', 0, 0);",
+        )
+        .unwrap();
+        conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+        let room = RoomRow::find(
+            &mut Conn::Sqlite(&mut conn),
+            "00000000-0000-4000-8000-000000000001",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (room.name.as_str(), room.time_zone.as_str(), room.archived),
+            ("Oak", "UTC", false)
+        );
+        assert_eq!(
+            count(&mut conn, "SELECT count(*) AS n FROM reservations WHERE room_id = '00000000-0000-4000-8000-000000000001'"),
+            1
+        );
+        assert_eq!(
+            count(
+                &mut conn,
+                "SELECT count(*) AS n FROM pragma_foreign_key_check"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                &mut conn,
+                "SELECT foreign_keys AS n FROM pragma_foreign_keys"
+            ),
+            1
+        );
+        // Active names stay unique; an archived room's name is free.
+        assert!(conn
+            .batch_execute("INSERT INTO rooms (id, name, name_key, capacity, created_at) VALUES ('00000000-0000-4000-8000-000000000002', 'OAK', 'oak', 2, 0)")
+            .is_err());
+        conn.batch_execute(
+            "UPDATE rooms SET archived = TRUE WHERE id = '00000000-0000-4000-8000-000000000001';
+             INSERT INTO rooms (id, name, name_key, capacity, created_at) VALUES ('00000000-0000-4000-8000-000000000002', 'OAK', 'oak', 2, 0);",
+        )
+        .unwrap();
+        // A reservation of an unknown room is still refused.
+        assert!(conn
+            .batch_execute("INSERT INTO reservations VALUES ('00000000-0000-4000-8000-0000000000b2', 'nope', 10, 20, NULL, 'Ada', 'a@b.c', 'CONFIRMED', 0, 0)")
+            .is_err());
+    }
+
     #[test]
     fn postgres_urls_choose_postgres_and_everything_else_sqlite() {
         assert!(is_postgres("postgres://u@h/db"));

@@ -664,6 +664,31 @@ mod tests {
         }
     }
 
+    /// "Rooms with all of these features" probes `room_features` by its primary key per
+    /// required feature: no decoding of stored lists, no scan of the features table.
+    #[test]
+    fn the_features_filter_probes_the_features_key() {
+        let f = RoomFilter {
+            features: vec!["display".into(), "whiteboard".into()],
+            building_key: Some("hq".into()),
+            min_capacity: Some(4),
+            include_archived: false,
+        };
+        let q = rooms_query!(&f)
+            .order((rooms::name.asc(), rooms::id.asc()))
+            .select(RoomRow::as_select());
+        let plan = plan(&q);
+        assert!(plan.contains("SEARCH room_features USING"), "{plan}");
+        assert!(!plan.contains("SCAN room_features"), "{plan}");
+    }
+
+    /// The buffer check is the overlap probe over a wider slot: the same single index search.
+    #[test]
+    fn the_buffer_check_is_the_same_index_search() {
+        let q = ReservationRow::latest_starting_before("room", "CONFIRMED", 10 + 900, "").limit(1);
+        assert!(plan(&q).contains("SEARCH reservations USING INDEX reservations_room_status_start"));
+    }
+
     #[test]
     fn replaying_a_room_reads_forward_from_the_cursor() {
         let q = events::table

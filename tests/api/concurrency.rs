@@ -80,3 +80,55 @@ async fn concurrent_reschedules_onto_one_slot_leave_no_overlap() {
     }
     assert_eq!(assert_no_overlap(&app, &room).await, 20);
 }
+
+/// Buffers hold under concurrency too: 30 bookings of back-to-back hours sent at once into a
+/// room with a 10-minute buffer. Neighbours are within the buffer of each other, so no two
+/// adjacent hours may both win; every loser is refused with OVERLAP or BUFFER, never INTERNAL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_bookings_never_leave_two_reservations_within_the_buffer() {
+    let app = spawn_app().await;
+    let body = app
+        .graphql(
+            r#"mutation { createRoom(input: {name: "Buffered", capacity: 4, policy: {bufferMinutes: 10}}) { id } }"#,
+            json!({}),
+        )
+        .await;
+    let room = body["data"]["createRoom"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let attempts = (0..30).map(|i| {
+        let (app, room) = (&app, &room);
+        async move { app.try_book(room, &at(60 * i), &at(60 * i + 60)).await }
+    });
+    let results: Vec<Value> = join_all(attempts).await;
+    for r in results
+        .iter()
+        .filter(|r| !r["data"]["bookRoom"].is_object())
+    {
+        let err = assert_refused(r, "POLICY_VIOLATION");
+        assert_eq!(err["extensions"]["policy"], "BUFFER");
+    }
+    let listed = app
+        .graphql(
+            "query($r: ID, $f: DateTime, $t: DateTime) { reservations(roomId: $r, from: $f, to: $t) { start end } }",
+            json!({"r": room, "f": at(0), "t": at(60 * 31)}),
+        )
+        .await;
+    let list = listed["data"]["reservations"].as_array().unwrap();
+    assert!(!list.is_empty());
+    let buffer = chrono::Duration::minutes(10);
+    let parse = |v: &Value| -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
+            .unwrap()
+            .into()
+    };
+    for pair in list.windows(2) {
+        assert!(
+            parse(&pair[1]["start"]) >= parse(&pair[0]["end"]) + buffer,
+            "{} and {} are closer than the buffer",
+            pair[0],
+            pair[1]
+        );
+    }
+}

@@ -409,3 +409,153 @@ proptest! {
         })?;
     }
 }
+
+/// A random room policy and time zone for the free-slots property.
+#[derive(Clone, Debug)]
+struct RandomRoom {
+    zone: &'static str,
+    buffer: i64,
+    min: Option<i64>,
+    max: Option<i64>,
+    horizon: Option<i64>,
+    hours: usize,
+}
+
+fn random_room() -> impl Strategy<Value = RandomRoom> {
+    (
+        prop::sample::select(vec![
+            "UTC",
+            "Europe/Berlin",
+            "America/New_York",
+            "Asia/Kolkata",
+        ]),
+        prop::sample::select(vec![0i64, 5, 15, 30]),
+        proptest::option::of(prop::sample::select(vec![15i64, 30])),
+        proptest::option::of(prop::sample::select(vec![60i64, 120, 240])),
+        proptest::option::of(2..6i64),
+        0..4usize,
+    )
+        .prop_map(|(zone, buffer, min, max, horizon, hours)| RandomRoom {
+            zone,
+            buffer,
+            min,
+            max,
+            horizon,
+            hours,
+        })
+}
+
+fn opening_hours(kind: usize) -> Value {
+    let days = [
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+        "SUNDAY",
+    ];
+    let entries: Vec<Value> = match kind {
+        0 => return Value::Null,
+        // office hours with a lunch break
+        1 => days[..5]
+            .iter()
+            .flat_map(|d| {
+                [
+                    json!({"weekday": d, "opens": "08:00", "closes": "12:00"}),
+                    json!({"weekday": d, "opens": "13:00", "closes": "18:30"}),
+                ]
+            })
+            .collect(),
+        // long days, every day
+        2 => days
+            .iter()
+            .map(|d| json!({"weekday": d, "opens": "06:15", "closes": "22:00"}))
+            .collect(),
+        // evenings until midnight, and the small hours after
+        _ => days
+            .iter()
+            .flat_map(|d| {
+                [
+                    json!({"weekday": d, "opens": "00:00", "closes": "02:00"}),
+                    json!({"weekday": d, "opens": "17:00", "closes": "24:00"}),
+                ]
+            })
+            .collect(),
+    };
+    Value::Array(entries)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// `Room.freeSlots`: any booking of an allowed length inside a returned slot succeeds,
+    /// whatever the room's zone, policy and calendar.
+    #[test]
+    fn a_booking_inside_a_free_slot_succeeds(
+        room in random_room(),
+        bookings in proptest::collection::vec((0..400i64, 1..12i64), 0..25),
+        picks in proptest::collection::vec((any::<u16>(), any::<u16>(), any::<u16>()), 1..6),
+        min_minutes in prop::sample::select(vec![15i64, 30, 60]),
+    ) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let db = crate::helpers::fresh_db(roombook::events::EventLog::DEFAULT_CAPACITY).await;
+            let schema = roombook::graphql::build(
+                db,
+                &roombook::config::Limits::default(),
+                chrono_tz::Tz::UTC,
+            );
+            let policy = json!({
+                "bufferMinutes": room.buffer, "minDurationMinutes": room.min,
+                "maxDurationMinutes": room.max, "bookingHorizonDays": room.horizon,
+                "openingHours": opening_hours(room.hours),
+            });
+            let created = run(&schema,
+                "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
+                json!({"i": {"name": "Prop", "capacity": 4, "timeZone": room.zone, "policy": policy}}),
+            ).await;
+            let id = created["data"]["createRoom"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
+            // Some reservations first; the policy refuses many of them, which is fine.
+            for (start, len) in &bookings {
+                run(&schema, BOOK, book_vars(&id, *start, *len)).await;
+            }
+            let free = run(&schema,
+                "query($r: ID!, $t: DateTime, $m: Int) { room(id: $r) { freeSlots(to: $t, minDurationMinutes: $m) { start end } } }",
+                json!({"r": id, "t": fmt(base() + Duration::days(5)), "m": min_minutes}),
+            ).await;
+            let slots = free["data"]["room"]["freeSlots"].as_array().unwrap_or_else(|| panic!("{free}")).clone();
+            let parse = |v: &Value| -> DateTime<Utc> {
+                DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap().into()
+            };
+            for (slot_pick, start_pick, len_pick) in picks {
+                if slots.is_empty() {
+                    break;
+                }
+                let slot = &slots[usize::from(slot_pick) % slots.len()];
+                // Not at the very start if that is about now: the booking arrives a moment later.
+                let from = parse(&slot["start"]).max(Utc::now() + Duration::seconds(5));
+                let to = parse(&slot["end"]);
+                let room_slot = (to - from).num_minutes();
+                let shortest = room.min.unwrap_or(1).max(1);
+                let longest = room.max.unwrap_or(i64::MAX).min(room_slot);
+                if longest < shortest {
+                    continue;
+                }
+                let len = shortest + i64::from(len_pick) % (longest - shortest + 1);
+                let offset = i64::from(start_pick) % (room_slot - len + 1);
+                let start = from + Duration::minutes(offset);
+                let end = start + Duration::minutes(len);
+                prop_assert!(end <= to);
+                let vars = json!({"i": {"roomId": id, "start": fmt(start), "end": fmt(end),
+                    "organizerName": "Prop", "organizerEmail": "prop@example.com"}});
+                let booked = run(&schema, BOOK, vars).await;
+                prop_assert!(booked.get("errors").is_none(),
+                    "booking {}..{} inside free slot {} of {:?} was refused: {}", fmt(start), fmt(end), slot, room, booked);
+                // Booked: the slots change, so stop here.
+                break;
+            }
+            Ok::<(), TestCaseError>(())
+        })?;
+    }
+}
