@@ -3,10 +3,11 @@
 //!
 //!     cargo bench --bench load                 # every workload
 //!     cargo bench --bench load -- subscribe    # some: subscribe book history list race memory
+//!                                              #       policy available
 //!     BENCH_DATABASE=postgres://... cargo bench --bench load -- replicas
 //!
 //! Env: SUBSCRIBERS (1000), EVENTS (100), INTERVAL_MS (100), SECONDS (5), CONNS (32),
-//! PREFILL (100000), BENCH_DATABASE (the servers' --database; default in memory).
+//! PREFILL (100000), ROOMS (1000, for `available`), ROUNDS (10, for `policy`), BENCH_DATABASE (the servers' --database; default in memory).
 //! `replicas` (only with a PostgreSQL BENCH_DATABASE, and not in the default set): the
 //! subscribe workload with the subscribers on one replica and the bookings made through
 //! another, so it measures delivery across replicas.
@@ -166,6 +167,16 @@ async fn book_rate(
     rooms: &Arc<Vec<String>>,
     offset_slots: u64,
 ) -> (f64, u64) {
+    book_rate_every(server, rooms, offset_slots, 30).await
+}
+
+/// As `book_rate`, with each room's slots `spacing` minutes apart.
+async fn book_rate_every(
+    server: &Arc<Server>,
+    rooms: &Arc<Vec<String>>,
+    offset_slots: u64,
+    spacing: i64,
+) -> (f64, u64) {
     let conns = env_num("CONNS", 32);
     let secs = env_num("SECONDS", 5);
     let next = Arc::new(AtomicU64::new(offset_slots));
@@ -188,7 +199,7 @@ async fn book_rate(
                     let room = &rooms[(n % rooms.len() as u64) as usize];
                     let slot = n / rooms.len() as u64;
                     let v = server
-                        .book(room, base + Days::minutes(30 * slot as i64), 30, "b")
+                        .book(room, base + Days::minutes(spacing * slot as i64), 30, "b")
                         .await;
                     if v["data"]["bookRoom"].is_object() {
                         ok.fetch_add(1, Ordering::Relaxed)
@@ -223,6 +234,172 @@ async fn bench_book() {
     println!(
         "book: {rate:.0} bookings/s (unique 30-min slots, 10 rooms, {} conns), {errors} refused",
         env_num("CONNS", 32)
+    );
+}
+
+/// Every policy set (buffer, durations, horizon, opening hours in a DST zone) against none,
+/// in one server, alternating rounds so drift hits both alike. Slots an hour apart, so the
+/// 15-minute buffer refuses nothing and both sets book the same way.
+async fn bench_policy() {
+    let server = Arc::new(Server::start().await);
+    let plain = rooms(&server, 10).await;
+    let every_day: Vec<Value> = [
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+        "SUNDAY",
+    ]
+    .iter()
+    .map(|d| json!({"weekday": d, "opens": "00:00", "closes": "24:00"}))
+    .collect();
+    let mut strict = Vec::new();
+    for i in 0..10 {
+        let v = server
+            .gql(
+                "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
+                json!({"i": {"name": format!("strict-{i}"), "capacity": 10, "timeZone": "Europe/Berlin",
+                    "policy": {"minDurationMinutes": 15, "maxDurationMinutes": 240, "bufferMinutes": 15,
+                               "bookingHorizonDays": 3650, "openingHours": every_day}}}),
+            )
+            .await;
+        strict.push(
+            v["data"]["createRoom"]["id"]
+                .as_str()
+                .expect("room")
+                .to_owned(),
+        );
+    }
+    let strict = Arc::new(strict);
+    // ROUNDS short alternating rounds of SECONDS each, so that the machine's
+    // drift lands on both sides alike; the ratio is of the totals.
+    let rounds = env_num("ROUNDS", 10);
+    let (mut plain_rate, mut strict_rate, mut refused) = (0.0, 0.0, 0);
+    let mut offsets = (0, 0);
+    let mut ratios = Vec::new();
+    for _ in 0..rounds {
+        let (p, e) = book_rate_every(&server, &plain, offsets.0, 60).await;
+        offsets.0 += (p * env_num("SECONDS", 5) as f64) as u64 + 10_000;
+        refused += e;
+        let (s, e) = book_rate_every(&server, &strict, offsets.1, 60).await;
+        offsets.1 += (s * env_num("SECONDS", 5) as f64) as u64 + 10_000;
+        refused += e;
+        plain_rate += p / rounds as f64;
+        strict_rate += s / rounds as f64;
+        ratios.push(s / p);
+    }
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "policy: no policy {plain_rate:.0} bookings/s, every policy {strict_rate:.0} bookings/s \
+         (ratio {:.3}, per-round ratios {:.3}..{:.3} median {:.3}; 10 rooms each, {} conns, \
+         {rounds} alternating rounds of {} s), {refused} refused",
+        strict_rate / plain_rate,
+        ratios[0],
+        ratios[ratios.len() - 1],
+        percentile(&ratios, 0.5),
+        env_num("CONNS", 32),
+        env_num("SECONDS", 5)
+    );
+}
+
+/// `availableRooms` over ROOMS (1000) rooms with 100 reservations each: half the rooms are
+/// busy at the asked half hour; every fourth has a buffer and opening hours.
+async fn bench_available() {
+    let n_rooms = env_num("ROOMS", 1000) as usize;
+    let server = Arc::new(Server::start().await);
+    let base = origin();
+    let mut ids = Vec::with_capacity(n_rooms);
+    let every_day: Vec<Value> = [
+        "MONDAY",
+        "TUESDAY",
+        "WEDNESDAY",
+        "THURSDAY",
+        "FRIDAY",
+        "SATURDAY",
+        "SUNDAY",
+    ]
+    .iter()
+    .map(|d| json!({"weekday": d, "opens": "00:00", "closes": "24:00"}))
+    .collect();
+    for i in 0..n_rooms {
+        let policy = if i % 4 == 0 {
+            json!({"bufferMinutes": 0, "maxDurationMinutes": 480, "openingHours": every_day})
+        } else {
+            json!({})
+        };
+        let v = server
+            .gql(
+                "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
+                json!({"i": {"name": format!("r-{i:04}"), "capacity": 2 + (i % 20) as i32, "policy": policy}}),
+            )
+            .await;
+        ids.push(
+            v["data"]["createRoom"]["id"]
+                .as_str()
+                .expect("room")
+                .to_owned(),
+        );
+    }
+    let ids = Arc::new(ids);
+    // 100 half-hour reservations per room, an hour apart; odd rooms half an hour later.
+    let t = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let total = (n_rooms * 100) as u64;
+    let tasks: Vec<_> = (0..env_num("CONNS", 32))
+        .map(|_| {
+            let (server, ids, next) = (server.clone(), ids.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= total {
+                        break;
+                    }
+                    let room = (n % ids.len() as u64) as usize;
+                    let k = (n / ids.len() as u64) as i64;
+                    let start = base + Days::minutes(60 * k + 30 * (room % 2) as i64);
+                    let v = server.book(&ids[room], start, 30, "a").await;
+                    assert!(v["data"]["bookRoom"].is_object(), "{v}");
+                }
+            })
+        })
+        .collect();
+    futures_util::future::join_all(tasks).await;
+    let prefill = t.elapsed().as_secs_f64();
+    let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (s, e) = (
+        fmt(base + Days::hours(50)),
+        fmt(base + Days::minutes(50 * 60 + 30)),
+    );
+    let q = "query($s: DateTime!, $e: DateTime!) { availableRooms(start: $s, end: $e) { id name capacity } }";
+    let free = server.gql(q, json!({"s": s, "e": e})).await["data"]["availableRooms"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let done = Arc::new(AtomicU64::new(0));
+    let conns = env_num("CONNS", 32).min(8);
+    let deadline = Instant::now() + Duration::from_secs(env_num("SECONDS", 5));
+    let tasks: Vec<_> = (0..conns)
+        .map(|_| {
+            let (server, s, e, done) = (server.clone(), s.clone(), e.clone(), done.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let v = server.gql(q, json!({"s": s, "e": e})).await;
+                    assert_eq!(
+                        v["data"]["availableRooms"].as_array().map(Vec::len),
+                        Some(free)
+                    );
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    futures_util::future::join_all(tasks).await;
+    let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    println!(
+        "available: {rate:.0} availableRooms requests/s over {n_rooms} rooms x 100 reservations \
+         ({free} rooms free in the slot and returned; {conns} conns; prefill {prefill:.1}s)"
     );
 }
 
@@ -483,6 +660,12 @@ fn main() {
         }
         if runs("list") {
             bench_list().await;
+        }
+        if runs("policy") {
+            bench_policy().await;
+        }
+        if runs("available") {
+            bench_available().await;
         }
         if runs("race") {
             bench_race().await;

@@ -1088,9 +1088,12 @@ fn buffer_micros(policy: &RoomPolicy) -> i64 {
 /// API.md's order: archived, overlap, the policy (durations, horizon, opening hours), then
 /// the buffer. `except` is the reservation being moved.
 ///
-/// On PostgreSQL the overlap itself is left to the exclusion constraint at the write (see
-/// `check_overlap`), so when a later rule refuses, the overlap probe runs first: a slot that
-/// breaks both is `OVERLAP`, on either backend. A room without a buffer costs no extra probe.
+/// One index probe on the success path, whatever the policy: in a room with a buffer the
+/// probe looks `b` further on each side, which also finds any overlap, and only when it finds
+/// something does a second probe tell an overlap from a reservation merely too close. On
+/// PostgreSQL a room without a buffer leaves the overlap to the exclusion constraint at the
+/// write (see `check_overlap`); if the policy refuses such a slot, the overlap probe runs
+/// first, so a slot that breaks both is `OVERLAP` on either backend.
 fn admit(
     conn: &mut Conn<'_>,
     rules: &Rules,
@@ -1104,23 +1107,29 @@ fn admit(
         return Err(Error::RoomArchived(room_id));
     }
     let (start, end) = micros(slot);
-    check_overlap(conn, room, start, end, except)?;
-    let overlap_first = |conn: &mut Conn<'_>| match conn {
-        Conn::Pg(_) => refuse_conflict(ReservationRow::conflict(conn, room, start, end, except)?),
-        Conn::Sqlite(_) => Ok(()),
+    let overlap = |conn: &mut Conn<'_>| {
+        refuse_conflict(ReservationRow::conflict(conn, room, start, end, except)?)
     };
+    let b = buffer_micros(&rules.policy);
+    let near = if b > 0 {
+        ReservationRow::conflict(conn, room, start - b, end + b, except)?
+    } else {
+        check_overlap(conn, room, start, end, except)?;
+        None
+    };
+    if near.is_some() {
+        overlap(conn)?;
+    }
     if let Err(refused) = rules.policy.check(slot, now, rules.tz) {
-        overlap_first(conn)?;
+        if b == 0 && matches!(conn, Conn::Pg(_)) {
+            overlap(conn)?;
+        }
         return Err(refused);
     }
-    let b = buffer_micros(&rules.policy);
-    if b > 0 {
-        if let Some(other) = ReservationRow::conflict(conn, room, start - b, end + b, except)? {
-            overlap_first(conn)?;
-            return Err(buffer_violation(rules.policy.buffer_minutes, other));
-        }
+    match near {
+        Some(other) => Err(buffer_violation(rules.policy.buffer_minutes, other)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn find_room_for_update(conn: &mut Conn<'_>, id: Uuid) -> Result<RoomRow> {
