@@ -56,7 +56,8 @@ const DEFAULT_QUERY: &str = r#"# Welcome to roombook. Press the run button (or C
 # The Docs pane (top left) shows every query, mutation and subscription.
 #
 # Try next:
-#   mutation { createRoom(input: {name: "Blue Room", capacity: 8}) { id name } }
+#   mutation { createRoom(input: {name: "Blue Room", capacity: 8, timeZone: "Europe/Berlin", building: "HQ", features: ["display"], policy: {bufferMinutes: 10, maxDurationMinutes: 240, openingHours: [{weekday: MONDAY, opens: "08:00", closes: "18:00"}]}}) { id name } }
+#   { availableRooms(start: "2030-01-21T09:00:00Z", end: "2030-01-21T10:00:00Z", features: ["display"]) { name building } }
 #   subscription { reservationEvents { kind at cursor reservation { id start end room { name } } } }
 #   (reconnecting? pass the last cursor you saw: reservationEvents(after: "...") misses nothing)
 
@@ -65,6 +66,15 @@ query Rooms {
     id
     name
     capacity
+    building
+    features
+    timeZone
+    policy {
+      bufferMinutes
+      maxDurationMinutes
+      openingHours { weekday opens closes }
+    }
+    freeSlots(minDurationMinutes: 60) { start end }
   }
 }
 "#;
@@ -105,3 +115,28 @@ const PAGE: &str = r#"<!doctype html>
 </body>
 </html>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::DEFAULT_QUERY;
+
+    /// The page's default query, and the queries and mutations its comments suggest, run
+    /// without an error on a fresh server (subscriptions are checked by the browser test).
+    #[tokio::test]
+    async fn the_default_query_and_its_suggestions_run() {
+        let db = crate::db::Db::open(":memory:", &Default::default()).expect("database");
+        let schema =
+            crate::graphql::build(db, &crate::config::Limits::default(), chrono_tz::Tz::UTC);
+        let suggested = DEFAULT_QUERY
+            .lines()
+            .filter_map(|l| l.strip_prefix("#   "))
+            .filter(|l| l.starts_with("mutation") || l.starts_with('{'));
+        let mut ran = 0;
+        for op in suggested.chain([DEFAULT_QUERY]) {
+            let resp = schema.execute(op).await;
+            assert!(resp.errors.is_empty(), "{op}: {:?}", resp.errors);
+            ran += 1;
+        }
+        assert_eq!(ran, 3);
+    }
+}

@@ -1059,9 +1059,9 @@ fn rules_from_row(row: RoomRulesRow) -> Result<Rules> {
         .map_err(|_| Error::internal(format_args!("stored time zone {:?}", row.time_zone)))?;
     let opening_hours = match &row.opening_hours {
         None => None,
-        Some(json) => Some(
-            serde_json::from_str::<Vec<OpeningHours>>(json)
-                .map_err(|e| Error::internal(format_args!("stored opening hours {json:?}: {e}")))?,
+        Some(text) => Some(
+            OpeningHours::from_stored(text)
+                .ok_or_else(|| Error::internal(format_args!("stored opening hours {text:?}")))?,
         ),
     };
     Ok(Rules {
@@ -1156,13 +1156,7 @@ fn unique_name(written: QueryResult<usize>, details: &RoomDetails) -> Result<usi
 /// The row storing room `id` as `details` say.
 fn room_row(id: Uuid, created_at: i64, details: &RoomDetails, archived: bool) -> Result<RoomRow> {
     let p = &details.policy;
-    let opening_hours = match &p.opening_hours {
-        None => None,
-        Some(hours) => Some(
-            serde_json::to_string(hours)
-                .map_err(|e| Error::internal(format_args!("encoding opening hours: {e}")))?,
-        ),
-    };
+    let opening_hours = p.opening_hours.as_deref().map(OpeningHours::to_stored);
     Ok(RoomRow {
         id: StoredUuid(id),
         name: details.name.as_str().to_owned(),

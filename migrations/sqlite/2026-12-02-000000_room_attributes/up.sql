@@ -28,7 +28,8 @@ CREATE TABLE rooms_v2 (
     max_duration_minutes INTEGER,
     buffer_minutes INTEGER NOT NULL DEFAULT 0,
     booking_horizon_days INTEGER,
-    -- JSON: [{"weekday":"MONDAY","opens":"08:00","closes":"18:00"}, ...]; NULL is always open
+    -- "MONDAY 08:00-12:00,MONDAY 13:00-18:00" (read on every booking: no JSON to decode);
+    -- NULL is always open
     opening_hours TEXT,
     check_in_required BOOLEAN NOT NULL DEFAULT FALSE,
     check_in_opens_minutes INTEGER NOT NULL DEFAULT 10,
