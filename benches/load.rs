@@ -237,13 +237,9 @@ async fn bench_book() {
     );
 }
 
-/// Every policy set (buffer, durations, horizon, opening hours in a DST zone) against none,
-/// in one server, alternating rounds so drift hits both alike. Slots an hour apart, so the
-/// 15-minute buffer refuses nothing and both sets book the same way.
-async fn bench_policy() {
-    let server = Arc::new(Server::start().await);
-    let plain = rooms(&server, 10).await;
-    let every_day: Vec<Value> = [
+/// Opening hours that keep a room open around the clock, yet are evaluated on every booking.
+fn open_all_day() -> Vec<Value> {
+    [
         "MONDAY",
         "TUESDAY",
         "WEDNESDAY",
@@ -254,7 +250,16 @@ async fn bench_policy() {
     ]
     .iter()
     .map(|d| json!({"weekday": d, "opens": "00:00", "closes": "24:00"}))
-    .collect();
+    .collect()
+}
+
+/// Every policy set (buffer, durations, horizon, opening hours in a DST zone) against none,
+/// in one server, alternating rounds so drift hits both alike. Slots an hour apart, so the
+/// 15-minute buffer refuses nothing and both sets book the same way.
+async fn bench_policy() {
+    let server = Arc::new(Server::start().await);
+    let plain = rooms(&server, 10).await;
+    let every_day = open_all_day();
     let mut strict = Vec::new();
     for i in 0..10 {
         let v = server
@@ -311,18 +316,7 @@ async fn bench_available() {
     let server = Arc::new(Server::start().await);
     let base = origin();
     let mut ids = Vec::with_capacity(n_rooms);
-    let every_day: Vec<Value> = [
-        "MONDAY",
-        "TUESDAY",
-        "WEDNESDAY",
-        "THURSDAY",
-        "FRIDAY",
-        "SATURDAY",
-        "SUNDAY",
-    ]
-    .iter()
-    .map(|d| json!({"weekday": d, "opens": "00:00", "closes": "24:00"}))
-    .collect();
+    let every_day = open_all_day();
     for i in 0..n_rooms {
         let policy = if i % 4 == 0 {
             json!({"bufferMinutes": 0, "maxDurationMinutes": 480, "openingHours": every_day})

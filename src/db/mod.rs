@@ -490,11 +490,11 @@ impl Db {
             if row.archived {
                 return Ok((room_from_row(row)?, Vec::new()));
             }
-            // Booked between the two reads: the room's lock is held now, so this is all.
-            let pending = if pending.is_empty() {
-                ReservationRow::lock_not_ended(conn, &id.to_string(), at)?
-            } else {
-                pending
+            // Read again under the room's lock: a booking that committed after the first read
+            // is in it now, and none can be added until this transaction ends.
+            let pending = match conn {
+                Conn::Sqlite(_) => pending,
+                Conn::Pg(_) => ReservationRow::lock_not_ended(conn, &id.to_string(), at)?,
             };
             if !pending.is_empty() && !cancel_future {
                 return Err(Error::RoomInUse {

@@ -132,3 +132,36 @@ async fn concurrent_bookings_never_leave_two_reservations_within_the_buffer() {
         );
     }
 }
+
+/// Archiving with cancelFutureReservations while bookings pour into the room: each booking
+/// either lands before the archive (and is cancelled by it) or is refused with ROOM_ARCHIVED;
+/// no CONFIRMED reservation is left ahead in the archived room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn archiving_while_bookings_arrive_leaves_nothing_confirmed_ahead() {
+    let app = spawn_app().await;
+    let room = app.create_room("Closing", 4).await;
+    app.book(&room, &at(0), &at(30)).await;
+    let bookings = join_all((1..40).map(|i| {
+        let (app, room) = (&app, &room);
+        async move { app.try_book(room, &at(60 * i), &at(60 * i + 30)).await }
+    }));
+    let archive = app.graphql(
+        "mutation($id: ID!) { archiveRoom(id: $id, cancelFutureReservations: true) { archived } }",
+        json!({"id": room}),
+    );
+    let (results, archived) = futures_util::future::join(bookings, archive).await;
+    assert_eq!(
+        archived["data"]["archiveRoom"]["archived"], true,
+        "{archived}"
+    );
+    for r in results.iter().filter(|r| r.get("errors").is_some()) {
+        assert_refused(r, "ROOM_ARCHIVED");
+    }
+    let left = app
+        .graphql(
+            "query($r: ID, $f: DateTime, $t: DateTime) { reservations(roomId: $r, from: $f, to: $t) { id } }",
+            json!({"r": room, "f": at(0), "t": at(60 * 41)}),
+        )
+        .await;
+    assert_eq!(left["data"]["reservations"], json!([]), "{left}");
+}

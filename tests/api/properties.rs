@@ -111,6 +111,12 @@ impl Model {
     }
 }
 
+/// The schema over a fresh database of the backend under test.
+async fn fresh_schema() -> AppSchema {
+    let db = crate::helpers::fresh_db(roombook::events::EventLog::DEFAULT_CAPACITY).await;
+    roombook::graphql::build(db, &roombook::config::Limits::default(), chrono_tz::Tz::UTC)
+}
+
 async fn run(schema: &AppSchema, query: &str, variables: Value) -> Value {
     let req = async_graphql::Request::new(query)
         .variables(async_graphql::Variables::from_json(variables));
@@ -392,12 +398,7 @@ proptest! {
     fn random_operations_keep_every_rule(ops in proptest::collection::vec(op(), 1..40)) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async {
-            let db = crate::helpers::fresh_db(roombook::events::EventLog::DEFAULT_CAPACITY).await;
-            let schema = roombook::graphql::build(
-                db,
-                &roombook::config::Limits::default(),
-                chrono_tz::Tz::UTC,
-            );
+            let schema = fresh_schema().await;
             let mut model = Model::default();
             // Start with two rooms so most operations have somewhere to go.
             step(&schema, &mut model, &Op::CreateRoom(0)).await?;
@@ -500,12 +501,7 @@ proptest! {
     ) {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async {
-            let db = crate::helpers::fresh_db(roombook::events::EventLog::DEFAULT_CAPACITY).await;
-            let schema = roombook::graphql::build(
-                db,
-                &roombook::config::Limits::default(),
-                chrono_tz::Tz::UTC,
-            );
+            let schema = fresh_schema().await;
             let policy = json!({
                 "bufferMinutes": room.buffer, "minDurationMinutes": room.min,
                 "maxDurationMinutes": room.max, "bookingHorizonDays": room.horizon,

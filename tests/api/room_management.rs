@@ -144,6 +144,13 @@ async fn archiving_an_unused_room_hides_it_and_refuses_bookings() {
         .await;
     assert_eq!(avail["data"]["availableRooms"], json!([]));
     assert_refused(&app.try_book(&id, &at(0), &at(60)).await, "ROOM_ARCHIVED");
+    // Nor can a reservation move into it.
+    let elsewhere = app.create_room("New", 4).await;
+    let moving = app.book(&elsewhere, &at(0), &at(60)).await;
+    assert_refused(
+        &app.reschedule(json!({"id": moving, "roomId": id})).await,
+        "ROOM_ARCHIVED",
+    );
     // Again: unchanged.
     let again = archive(&app, &id, Some(true)).await;
     assert_eq!(again["data"]["archiveRoom"], body["data"]["archiveRoom"]);
