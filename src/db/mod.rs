@@ -574,8 +574,10 @@ impl Db {
     }
 
     /// The active rooms matching `filter` where booking `slot` would succeed at `now`: every
-    /// policy satisfied and nothing in the way, buffers included. One pass over the rooms with
-    /// one index probe each. Sorted by capacity then name; more than `max` is refused.
+    /// policy satisfied and nothing in the way, buffers included. One statement: the rooms,
+    /// each with one correlated index probe of its calendar (a round trip per room would cost
+    /// PostgreSQL 1,000 of them for 1,000 rooms). Sorted by capacity then name; more than `max`
+    /// is refused.
     pub async fn available_rooms(
         &self,
         slot: Slot,
@@ -593,14 +595,12 @@ impl Db {
                 ..filter
             };
             let mut free = Vec::new();
-            for row in RoomRow::list_by_capacity(conn, &filter)? {
+            for (row, latest_end) in RoomRow::list_with_latest_end(conn, &filter, end)? {
                 let room = room_from_row(row)?;
                 if room.policy.check(slot, now, room.time_zone).is_err() {
                     continue;
                 }
-                let b = buffer_micros(&room.policy);
-                let id = room.id.to_string();
-                if ReservationRow::conflict(conn, &id, start - b, end + b, None)?.is_some() {
+                if latest_end.is_some_and(|e| e + buffer_micros(&room.policy) > start) {
                     continue;
                 }
                 if free.len() == max {

@@ -170,6 +170,25 @@ macro_rules! rooms_query {
     }};
 }
 
+/// The correlated subquery of `RoomRow::list_with_latest_end`.
+macro_rules! latest_end_before {
+    ($end:expr) => {{
+        // The buffer in microseconds, from the outer row (diesel has no typed CAST).
+        let buffer = diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(CAST(rooms.buffer_minutes AS BIGINT) * 60000000)",
+        );
+        let end: i64 = $end;
+        reservations::table
+            .filter(reservations::room_id.eq(rooms::id))
+            .filter(reservations::status.eq(crate::db::CONFIRMED))
+            .filter(reservations::start_at.lt(end.into_sql::<diesel::sql_types::BigInt>() + buffer))
+            .order(reservations::start_at.desc())
+            .select(reservations::end_at)
+            .limit(1)
+            .single_value()
+    }};
+}
+
 impl RoomRow {
     pub fn insert(&self, conn: &mut Conn<'_>) -> QueryResult<usize> {
         dispatch!(conn, |c| diesel::insert_into(rooms::table)
@@ -284,11 +303,19 @@ impl RoomRow {
         ))
     }
 
-    /// All rooms matching `f`, by capacity then name.
-    pub fn list_by_capacity(conn: &mut Conn<'_>, f: &RoomFilter) -> QueryResult<Vec<RoomRow>> {
+    /// All rooms matching `f`, by capacity then name, each with the end of its CONFIRMED
+    /// reservation that starts last before `end` plus the room's buffer (`None`: none does).
+    /// A room's CONFIRMED reservations never overlap, so that one ends last among them: the
+    /// slot `[start, end)` clears the room's calendar, buffer included, exactly when it ends
+    /// at or before `start - buffer`. One statement; a correlated index probe per room.
+    pub fn list_with_latest_end(
+        conn: &mut Conn<'_>,
+        f: &RoomFilter,
+        end: i64,
+    ) -> QueryResult<Vec<(RoomRow, Option<i64>)>> {
         dispatch!(conn, |c| rooms_query!(f)
             .order((rooms::capacity.asc(), rooms::name.asc(), rooms::id.asc()))
-            .select(RoomRow::as_select())
+            .select((RoomRow::as_select(), latest_end_before!(end)))
             .load(c))
     }
 }
@@ -680,6 +707,22 @@ mod tests {
         let plan = plan(&q);
         assert!(plan.contains("SEARCH room_features USING"), "{plan}");
         assert!(!plan.contains("SCAN room_features"), "{plan}");
+    }
+
+    /// `availableRooms` is one statement: each room's calendar is one index search inside it.
+    #[test]
+    fn available_rooms_probe_each_rooms_calendar_by_index() {
+        let f = RoomFilter::default();
+        let q = rooms_query!(&f)
+            .order((rooms::capacity.asc(), rooms::name.asc(), rooms::id.asc()))
+            .select((RoomRow::as_select(), latest_end_before!(10)));
+        let plan = plan(&q);
+        assert!(plan.contains("CORRELATED SCALAR SUBQUERY"), "{plan}");
+        assert!(
+            plan.contains("SEARCH reservations USING INDEX reservations_room_status_start"),
+            "{plan}"
+        );
+        assert!(!plan.contains("SCAN reservations"), "{plan}");
     }
 
     /// The buffer check is the overlap probe over a wider slot: the same single index search.
