@@ -446,7 +446,7 @@ impl Db {
             if RoomRow::name_taken(conn, &key, "")? {
                 return Err(name_taken(&details));
             }
-            let row = room_row(id, domain::to_micros(now), &details, false)?;
+            let row = room_row(id, domain::to_micros(now), &details, false);
             // Two replicas creating the same name at once: the unique index decides.
             unique_name(row.insert(conn), &details)?;
             RoomRow::set_features(conn, &row.id.0.to_string(), details.features.names())?;
@@ -468,7 +468,7 @@ impl Db {
             if !room.archived && RoomRow::name_taken(conn, &details.name.key(), &id.to_string())? {
                 return Err(name_taken(&details));
             }
-            let row = room_row(id, current.created_at, &details, room.archived)?;
+            let row = room_row(id, current.created_at, &details, room.archived);
             unique_name(row.update(conn), &details)?;
             if details.features != room.features {
                 RoomRow::set_features(conn, &id.to_string(), details.features.names())?;
@@ -1154,10 +1154,10 @@ fn unique_name(written: QueryResult<usize>, details: &RoomDetails) -> Result<usi
 }
 
 /// The row storing room `id` as `details` say.
-fn room_row(id: Uuid, created_at: i64, details: &RoomDetails, archived: bool) -> Result<RoomRow> {
+fn room_row(id: Uuid, created_at: i64, details: &RoomDetails, archived: bool) -> RoomRow {
     let p = &details.policy;
     let opening_hours = p.opening_hours.as_deref().map(OpeningHours::to_stored);
-    Ok(RoomRow {
+    RoomRow {
         id: StoredUuid(id),
         name: details.name.as_str().to_owned(),
         name_key: details.name.key(),
@@ -1178,7 +1178,7 @@ fn room_row(id: Uuid, created_at: i64, details: &RoomDetails, archived: bool) ->
         check_in_required: p.check_in_required,
         check_in_opens_minutes: p.check_in_opens_minutes,
         auto_release_minutes: p.auto_release_minutes,
-    })
+    }
 }
 
 fn slot_of((start, end): (i64, i64)) -> Result<Slot> {
