@@ -4,6 +4,7 @@
 use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Request};
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
@@ -181,9 +182,34 @@ fn not_acceptable() -> Response {
         .into_response()
 }
 
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let Some(ty) = negotiate(&headers) else {
         return not_acceptable();
+    };
+    // Over the limit: 413, with a GraphQL error body a client can read like any other.
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let message = format!(
+                "the request body is larger than {} bytes, the most this server accepts \
+                 (--max-body-bytes)",
+                state.limits.max_body_bytes
+            );
+            tracing::info!(%message, "request refused");
+            return request_error(StatusCode::PAYLOAD_TOO_LARGE, ty, message);
+        }
+        Err(rejection) => {
+            let message = format!(
+                "the request body could not be read: {}",
+                rejection.body_text()
+            );
+            tracing::info!(%message, "request refused");
+            return request_error(rejection.status(), ty, message);
+        }
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)

@@ -29,18 +29,39 @@ async fn malformed_json_is_http_400_and_changes_nothing() {
     assert_eq!(rooms["data"]["rooms"], json!([]));
 }
 
+/// 413 with a GraphQL error body naming the limit, in the type the client asked for (it was
+/// axum's plain-text "length limit exceeded").
 #[tokio::test]
-async fn a_body_over_the_limit_is_http_413() {
+async fn a_body_over_the_limit_is_http_413_with_a_graphql_error() {
     let app = spawn_app().await;
     let query = format!("{{ rooms {{ id }} }} # {}", "x".repeat(70 * 1024));
-    let resp = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&json!({"query": query}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 413);
+    for (accept, content_type) in [
+        ("application/json", "application/json; charset=utf-8"),
+        (
+            "application/graphql-response+json",
+            "application/graphql-response+json; charset=utf-8",
+        ),
+    ] {
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header("accept", accept)
+            .json(&json!({"query": query}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 413);
+        assert_eq!(resp.headers()["content-type"], content_type);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        let err = assert_refused(&body, "BAD_USER_INPUT");
+        assert!(
+            err["message"].as_str().unwrap().contains("65536 bytes"),
+            "{body}"
+        );
+    }
+    // An ordinary request is still served.
+    let ok = app.graphql("{ rooms { id } }", json!({})).await;
+    assert!(ok.get("errors").is_none());
 }
 
 #[tokio::test]
