@@ -51,9 +51,12 @@ pub fn build(db: Db, limits: &Limits, default_zone: chrono_tz::Tz) -> AppSchema 
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct DefaultTimeZone(pub chrono_tz::Tz);
 
-/// The SDL of the schema, exactly what `schema.graphql` holds.
+/// The SDL of the schema, exactly what `schema.graphql` holds. `@specifiedBy` is printed on
+/// the scalars that have it, as introspection reports it (`specifiedByURL`).
 pub fn sdl() -> String {
-    builder(&Limits::default()).finish().sdl()
+    builder(&Limits::default())
+        .finish()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// The most items a list field returns.
