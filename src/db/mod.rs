@@ -487,7 +487,7 @@ impl Db {
             // Reservation rows before the room, as every other write locks them.
             let pending = ReservationRow::lock_not_ended(conn, &id.to_string(), at)?;
             let mut row = find_room_for_update(conn, id)?;
-            if row.archived {
+            if row.rules.archived {
                 return Ok((room_from_row(row)?, Vec::new()));
             }
             // Read again under the room's lock: a booking that committed after the first read
@@ -511,7 +511,7 @@ impl Db {
                 let cancelled = reservation_from_row(reservation)?;
                 events.push(event(EventKind::Cancelled, &cancelled, None, now));
             }
-            row.archived = true;
+            row.rules.archived = true;
             row.update(conn)?;
             Ok((room_from_row(row)?, events))
         })
@@ -522,14 +522,14 @@ impl Db {
     pub async fn restore_room(&self, id: Uuid) -> Result<Room> {
         self.write(move |conn, _now| {
             let mut row = find_room_for_update(conn, id)?;
-            if !row.archived {
+            if !row.rules.archived {
                 return Ok((room_from_row(row)?, Vec::new()));
             }
             let details = room_from_row(row.clone())?.details()?;
             if RoomRow::name_taken(conn, &row.name_key, &id.to_string())? {
                 return Err(name_taken(&details));
             }
-            row.archived = false;
+            row.rules.archived = false;
             unique_name(row.update(conn), &details)?;
             Ok((room_from_row(row)?, Vec::new()))
         })
@@ -1156,28 +1156,29 @@ fn unique_name(written: QueryResult<usize>, details: &RoomDetails) -> Result<usi
 /// The row storing room `id` as `details` say.
 fn room_row(id: Uuid, created_at: i64, details: &RoomDetails, archived: bool) -> RoomRow {
     let p = &details.policy;
-    let opening_hours = p.opening_hours.as_deref().map(OpeningHours::to_stored);
     RoomRow {
         id: StoredUuid(id),
         name: details.name.as_str().to_owned(),
         name_key: details.name.key(),
         capacity: details.capacity.get(),
         created_at,
-        time_zone: details.time_zone.name().to_owned(),
         building: details.building.clone(),
         building_key: details.building.as_deref().map(str::to_lowercase),
         floor: details.floor.clone(),
         description: details.description.clone(),
         features: details.features.to_stored(),
-        archived,
-        min_duration_minutes: p.min_duration_minutes,
-        max_duration_minutes: p.max_duration_minutes,
-        buffer_minutes: p.buffer_minutes,
-        booking_horizon_days: p.booking_horizon_days,
-        opening_hours,
-        check_in_required: p.check_in_required,
-        check_in_opens_minutes: p.check_in_opens_minutes,
-        auto_release_minutes: p.auto_release_minutes,
+        rules: RoomRulesRow {
+            archived,
+            time_zone: details.time_zone.name().to_owned(),
+            min_duration_minutes: p.min_duration_minutes,
+            max_duration_minutes: p.max_duration_minutes,
+            buffer_minutes: p.buffer_minutes,
+            booking_horizon_days: p.booking_horizon_days,
+            opening_hours: p.opening_hours.as_deref().map(OpeningHours::to_stored),
+            check_in_required: p.check_in_required,
+            check_in_opens_minutes: p.check_in_opens_minutes,
+            auto_release_minutes: p.auto_release_minutes,
+        },
     }
 }
 
@@ -1309,18 +1310,7 @@ fn instant(us: i64) -> Result<DateTime<Utc>> {
 }
 
 fn room_from_row(row: RoomRow) -> Result<Room> {
-    let rules = rules_from_row(RoomRulesRow {
-        archived: row.archived,
-        time_zone: row.time_zone,
-        min_duration_minutes: row.min_duration_minutes,
-        max_duration_minutes: row.max_duration_minutes,
-        buffer_minutes: row.buffer_minutes,
-        booking_horizon_days: row.booking_horizon_days,
-        opening_hours: row.opening_hours,
-        check_in_required: row.check_in_required,
-        check_in_opens_minutes: row.check_in_opens_minutes,
-        auto_release_minutes: row.auto_release_minutes,
-    })?;
+    let rules = rules_from_row(row.rules)?;
     Ok(Room {
         id: row.id.0,
         name: row.name,
@@ -1427,7 +1417,11 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(
-            (room.name.as_str(), room.time_zone.as_str(), room.archived),
+            (
+                room.name.as_str(),
+                room.rules.time_zone.as_str(),
+                room.rules.archived
+            ),
             ("Oak", "UTC", false)
         );
         assert_eq!(

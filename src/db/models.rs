@@ -100,26 +100,24 @@ pub struct RoomRow {
     pub name_key: String,
     pub capacity: i32,
     pub created_at: i64,
-    pub time_zone: String,
     pub building: Option<String>,
     pub building_key: Option<String>,
     pub floor: Option<String>,
     pub description: Option<String>,
     pub features: String,
-    pub archived: bool,
-    pub min_duration_minutes: Option<i32>,
-    pub max_duration_minutes: Option<i32>,
-    pub buffer_minutes: i32,
-    pub booking_horizon_days: Option<i32>,
-    pub opening_hours: Option<String>,
-    pub check_in_required: bool,
-    pub check_in_opens_minutes: i32,
-    pub auto_release_minutes: i32,
+    /// What a booking reads of the room, under its lock.
+    #[diesel(embed)]
+    pub rules: RoomRulesRow,
 }
 
 /// What a booking needs to know of its room: whether it is archived, and its rules.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = rooms, check_for_backend(Sqlite, Pg))]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(
+    table_name = rooms,
+    check_for_backend(Sqlite, Pg),
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub struct RoomRulesRow {
     pub archived: bool,
     pub time_zone: String,
