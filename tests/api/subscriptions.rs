@@ -85,10 +85,12 @@ async fn concurrent_bookings_arrive_in_the_same_order_for_everyone() {
         // One SQLite process commits one change at a time: one global order. On PostgreSQL,
         // changes to different rooms commit concurrently; each room keeps its commit order.
         for room in &rooms {
-            let times: Vec<&str> = order
+            // As instants: RFC 3339 strings with and without fractional seconds do not sort
+            // as text ("...:00Z" > "...:00.5Z").
+            let times: Vec<chrono::DateTime<chrono::Utc>> = order
                 .iter()
                 .filter(|e| on_postgres() && &e.2 == room || !on_postgres())
-                .map(|e| e.0.as_str())
+                .map(|e| chrono::DateTime::parse_from_rfc3339(&e.0).unwrap().into())
                 .collect();
             assert!(
                 times.windows(2).all(|w| w[0] <= w[1]),
