@@ -52,6 +52,14 @@ pub enum Error {
         /// At most 100 of them.
         reservations: Vec<Uuid>,
     },
+    /// Occurrences of a series refused (nothing written in FAIL mode; none bookable in SKIP).
+    #[error("{}", series_conflict_message(*.total, .conflicts))]
+    SeriesConflict {
+        /// How many occurrences the series has.
+        total: usize,
+        /// Every refused occurrence, in start order.
+        conflicts: Vec<crate::domain::OccurrenceConflict>,
+    },
     /// Anything that is the server's fault. The detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -71,6 +79,7 @@ impl Error {
             Error::PolicyViolation { .. } => "POLICY_VIOLATION",
             Error::RoomArchived(_) => "ROOM_ARCHIVED",
             Error::RoomInUse { .. } => "ROOM_IN_USE",
+            Error::SeriesConflict { .. } => "SERIES_CONFLICT",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -115,10 +124,60 @@ impl ErrorExtensions for Error {
                         .collect();
                     ext.set("reservationIds", async_graphql::Value::List(ids));
                 }
+                Error::SeriesConflict { conflicts, .. } => {
+                    let list = conflicts.iter().map(conflict_value).collect();
+                    ext.set("conflicts", async_graphql::Value::List(list));
+                }
                 _ => {}
             }
         })
     }
+}
+
+fn series_conflict_message(
+    total: usize,
+    conflicts: &[crate::domain::OccurrenceConflict],
+) -> String {
+    let first = match conflicts.first() {
+        Some(c) => format!(
+            "; the first, at {}, is refused with {}{}",
+            crate::domain::fmt_instant(c.slot.start()),
+            c.code,
+            c.policy
+                .map(|p| format!(" ({})", p.as_str()))
+                .unwrap_or_default()
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{} of the series' {total} occurrences cannot be booked{first}; nothing was booked. \
+         extensions.conflicts lists each one: move or shorten the series, or book it with \
+         onConflict: SKIP to book the others",
+        conflicts.len()
+    )
+}
+
+/// One entry of `extensions.conflicts`: `{start, end, code, policy?, conflictingReservationId?}`.
+fn conflict_value(c: &crate::domain::OccurrenceConflict) -> async_graphql::Value {
+    use async_graphql::{Name, Value};
+    let mut map = async_graphql::indexmap::IndexMap::new();
+    let fmt = crate::domain::fmt_instant;
+    map.insert(Name::new("start"), Value::String(fmt(c.slot.start())));
+    map.insert(Name::new("end"), Value::String(fmt(c.slot.end())));
+    map.insert(Name::new("code"), Value::String(c.code.to_owned()));
+    if let Some(policy) = c.policy {
+        map.insert(
+            Name::new("policy"),
+            Value::String(policy.as_str().to_owned()),
+        );
+    }
+    if let Some(id) = c.conflicting {
+        map.insert(
+            Name::new("conflictingReservationId"),
+            Value::String(id.to_string()),
+        );
+    }
+    Value::Object(map)
 }
 
 #[cfg(test)]

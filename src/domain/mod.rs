@@ -4,6 +4,7 @@
 mod fields;
 mod model;
 mod room;
+mod series;
 mod slot;
 
 pub use fields::{description, place, Capacity, Email, OrganizerName, RoomName, Title};
@@ -12,6 +13,11 @@ pub use room::{
     buffer_violation, free_slots, local_instant, opening_intervals, parse_time_zone, Features,
     FreeSlotsQuery, LocalTime, OpeningHours, PolicyRule, RoomPolicy, Weekday,
 };
+pub use series::{
+    check_spacing, ConflictMode, Frequency, OccurrenceConflict, Recurrence, Series, SeriesBooking,
+    SeriesEnd, SeriesRequest,
+};
+pub(crate) use slot::fmt as fmt_instant;
 pub use slot::{check_cancellable, BookingInput, BookingRequest, RescheduleRequest, Slot, Window};
 
 use chrono::{DateTime, Utc};

@@ -167,6 +167,16 @@ impl Weekday {
         Self::ALL.into_iter().find(|d| d.as_str() == s)
     }
 
+    /// Days after Monday: 0 for Monday, 6 for Sunday.
+    pub fn index(self) -> u8 {
+        self as u8
+    }
+
+    /// The RFC 5545 spelling (`BYDAY`): `MO` ... `SU`.
+    pub fn rfc5545(self) -> &'static str {
+        &self.as_str()[..2]
+    }
+
     pub fn of(date: NaiveDate) -> Self {
         match date.weekday() {
             chrono::Weekday::Mon => Weekday::Monday,

@@ -1,0 +1,820 @@
+//! Recurring series: a recurrence expanded into occurrences in the room's time zone, with
+//! RFC 5545's semantics (API.md, "Recurring series"). Pure: no clock, no storage.
+
+use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use uuid::Uuid;
+
+use super::slot::fmt;
+use super::{Email, OrganizerName, PolicyRule, Reservation, Slot, Title, Weekday};
+use crate::error::{Error, Result};
+
+/// How often a series repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frequency {
+    Daily,
+    Weekly,
+    Monthly,
+}
+
+impl Frequency {
+    fn rfc5545(self) -> &'static str {
+        match self {
+            Frequency::Daily => "DAILY",
+            Frequency::Weekly => "WEEKLY",
+            Frequency::Monthly => "MONTHLY",
+        }
+    }
+}
+
+/// Where a series stops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeriesEnd {
+    /// After this many occurrences, the first included.
+    Count(usize),
+    /// With the last occurrence starting at or before this instant.
+    Until(DateTime<Utc>),
+}
+
+/// What `bookSeries` does when some occurrences are refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ConflictMode {
+    /// Write nothing.
+    #[default]
+    Fail,
+    /// Book the others.
+    Skip,
+}
+
+/// A validated recurrence rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recurrence {
+    frequency: Frequency,
+    interval: u32,
+    /// WEEKLY only; sorted, distinct. `None`: the first occurrence's weekday.
+    by_weekday: Option<Vec<Weekday>>,
+    end: SeriesEnd,
+}
+
+impl Recurrence {
+    /// The most occurrences a series may have.
+    pub const MAX_OCCURRENCES: usize = 366;
+    /// No occurrence may start more than this many days after the first.
+    pub const MAX_SPAN_DAYS: u64 = 731;
+    /// The largest `interval`.
+    pub const MAX_INTERVAL: i32 = 99;
+
+    /// Checks the rule's own limits; `interval` defaults to 1.
+    pub fn new(
+        frequency: Frequency,
+        interval: Option<i32>,
+        by_weekday: Option<Vec<Weekday>>,
+        count: Option<i32>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<Self> {
+        let interval = interval.unwrap_or(1);
+        if !(1..=Self::MAX_INTERVAL).contains(&interval) {
+            return Err(Error::BadUserInput(format!(
+                "recurrence.interval must be 1 to {} (got {interval})",
+                Self::MAX_INTERVAL
+            )));
+        }
+        let by_weekday = match by_weekday {
+            None => None,
+            Some(_) if frequency != Frequency::Weekly => {
+                return Err(Error::BadUserInput(
+                    "recurrence.byWeekday applies to WEEKLY series only".into(),
+                ))
+            }
+            Some(days) if days.is_empty() => {
+                return Err(Error::BadUserInput(
+                    "recurrence.byWeekday must name at least one weekday (or be omitted: the \
+                     first occurrence's weekday)"
+                        .into(),
+                ))
+            }
+            Some(mut days) => {
+                days.sort();
+                days.dedup();
+                Some(days)
+            }
+        };
+        let end = match (count, until) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err(Error::BadUserInput(
+                    "give exactly one of recurrence.count and recurrence.until".into(),
+                ))
+            }
+            (Some(n), None) => {
+                let max = Self::MAX_OCCURRENCES;
+                match usize::try_from(n) {
+                    Ok(n) if (1..=max).contains(&n) => SeriesEnd::Count(n),
+                    _ => {
+                        return Err(Error::BadUserInput(format!(
+                            "recurrence.count must be 1 to {max} (got {n}): a series has at \
+                             most {max} occurrences"
+                        )))
+                    }
+                }
+            }
+            (None, Some(until)) => SeriesEnd::Until(until),
+        };
+        Ok(Recurrence {
+            frequency,
+            interval: interval.unsigned_abs(),
+            by_weekday,
+            end,
+        })
+    }
+
+    /// The occurrences of a series whose first one is `first`, in zone `tz`, in start order.
+    ///
+    /// Each starts at the first one's local wall-clock time and lasts as long. A local start
+    /// that does not exist (spring-forward gap) is skipped and not counted; an ambiguous one
+    /// (fall-back) takes the earlier offset; a month without the first one's day is skipped.
+    /// More than 366 occurrences, or one starting more than 731 days after the first, is
+    /// `BAD_USER_INPUT` naming the limit.
+    pub fn expand(&self, first: Slot, tz: Tz) -> Result<Vec<Slot>> {
+        let duration = first.end() - first.start();
+        let local = first.start().with_timezone(&tz).naive_local();
+        let (date0, time) = (local.date(), local.time());
+        if let SeriesEnd::Until(until) = self.end {
+            if until < first.start() {
+                return Err(Error::BadUserInput(format!(
+                    "recurrence.until ({}) is before the first occurrence ({})",
+                    fmt(until),
+                    fmt(first.start())
+                )));
+            }
+        }
+        let days = self.weekdays(date0)?;
+        let last_day = date0
+            .checked_add_days(Days::new(Self::MAX_SPAN_DAYS))
+            .ok_or_else(|| Error::BadUserInput("the series starts too far in the future".into()))?;
+        let mut out: Vec<Slot> = Vec::new();
+        // Each period moves on by at least a day and ends in the `last_day` check within 732
+        // periods; the bound only keeps dates past chrono's range from looping forever.
+        for period in 0u32..=800 {
+            for date in self.dates(date0, period, &days) {
+                let start = if date == date0 {
+                    Some(first.start())
+                } else {
+                    resolve(tz, date.and_time(time))
+                };
+                let until = match self.end {
+                    SeriesEnd::Until(until) => Some(until),
+                    SeriesEnd::Count(_) => None,
+                };
+                if date > last_day {
+                    // Beyond the span: the end if `until` is reached, else too long a series.
+                    let at = start.or_else(|| earliest_after(tz, date.and_time(time)));
+                    if matches!((until, at), (Some(u), Some(at)) if at > u) {
+                        return Ok(out);
+                    }
+                    return Err(Error::BadUserInput(format!(
+                        "the series reaches beyond {} days after its first occurrence (on {}); \
+                         no occurrence may start later than that: end it sooner",
+                        Self::MAX_SPAN_DAYS,
+                        date
+                    )));
+                }
+                let Some(start) = start else { continue };
+                if matches!(until, Some(u) if start > u) {
+                    return Ok(out);
+                }
+                if out.len() == Self::MAX_OCCURRENCES {
+                    return Err(Error::BadUserInput(format!(
+                        "the series has more than {} occurrences, the most one series may \
+                         have: end it sooner",
+                        Self::MAX_OCCURRENCES
+                    )));
+                }
+                let end = start
+                    .checked_add_signed(duration)
+                    .ok_or_else(|| Error::BadUserInput("the series ends too far ahead".into()))?;
+                out.push(Slot::new(start, end)?);
+                if matches!(self.end, SeriesEnd::Count(n) if out.len() == n) {
+                    return Ok(out);
+                }
+            }
+        }
+        Err(Error::BadUserInput(
+            "the series reaches too far into the future".into(),
+        ))
+    }
+
+    /// The weekdays a WEEKLY series falls on (the first occurrence's must be one of them).
+    fn weekdays(&self, date0: NaiveDate) -> Result<Vec<Weekday>> {
+        let first = Weekday::of(date0);
+        match &self.by_weekday {
+            None => Ok(vec![first]),
+            Some(days) if days.contains(&first) => Ok(days.clone()),
+            Some(days) => Err(Error::BadUserInput(format!(
+                "the first occurrence is on a {} in the room's time zone, which is not one of \
+                 recurrence.byWeekday ({})",
+                first.as_str(),
+                days.iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// The candidate local dates of period `period` (a day, a week from Monday, a month), in
+    /// order, none before `date0`; a day that does not exist in its month is left out.
+    fn dates(&self, date0: NaiveDate, period: u32, days: &[Weekday]) -> Vec<NaiveDate> {
+        let step = u64::from(period) * u64::from(self.interval);
+        match self.frequency {
+            Frequency::Daily => date0
+                .checked_add_days(Days::new(step))
+                .into_iter()
+                .collect(),
+            Frequency::Weekly => {
+                let back = Days::new(u64::from(date0.weekday().num_days_from_monday()));
+                let Some(monday) = date0.checked_sub_days(back) else {
+                    return Vec::new();
+                };
+                days.iter()
+                    .filter_map(|d| {
+                        monday.checked_add_days(Days::new(7 * step + u64::from(d.index())))
+                    })
+                    .filter(|d| *d >= date0)
+                    .collect()
+            }
+            Frequency::Monthly => {
+                let months = i64::from(date0.year()) * 12 + i64::from(date0.month0());
+                let index = months + i64::try_from(step).unwrap_or(i64::MAX / 2);
+                let year = i32::try_from(index.div_euclid(12)).ok();
+                let month = u32::try_from(index.rem_euclid(12) + 1).ok();
+                year.zip(month)
+                    .and_then(|(y, m)| NaiveDate::from_ymd_opt(y, m, date0.day()))
+                    .into_iter()
+                    .collect()
+            }
+        }
+    }
+
+    /// The RFC 5545 RRULE of this recurrence (DTSTART being the first occurrence's local
+    /// start in the room's zone, on `first_day`): `FREQ=WEEKLY;INTERVAL=1;BYDAY=TU;COUNT=10`,
+    /// `UNTIL` in UTC (whole seconds, as the format has them).
+    pub fn rrule(&self, first_day: Weekday) -> String {
+        let mut rule = format!(
+            "FREQ={};INTERVAL={}",
+            self.frequency.rfc5545(),
+            self.interval
+        );
+        if self.frequency == Frequency::Weekly {
+            let days = match &self.by_weekday {
+                Some(days) => days.clone(),
+                None => vec![first_day],
+            };
+            let days: Vec<&str> = days.iter().map(|d| d.rfc5545()).collect();
+            rule.push_str(";BYDAY=");
+            rule.push_str(&days.join(","));
+        }
+        match self.end {
+            SeriesEnd::Count(n) => rule.push_str(&format!(";COUNT={n}")),
+            SeriesEnd::Until(until) => {
+                rule.push_str(&format!(";UNTIL={}", until.format("%Y%m%dT%H%M%SZ")))
+            }
+        }
+        rule
+    }
+}
+
+/// `local` in `tz`: the earlier instant if ambiguous, `None` if it does not exist.
+fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(earlier, _) => Some(earlier.with_timezone(&Utc)),
+        LocalResult::None => None,
+    }
+}
+
+/// `local` in `tz`, or, inside a gap, the instant the gap ends (for comparing with `until`).
+fn earliest_after(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    (0..=24 * 60)
+        .map(|m| local + chrono::Duration::minutes(m))
+        .find_map(|l| resolve(tz, l))
+}
+
+/// Refuses occurrences that would overlap each other or come within `buffer_minutes` of each
+/// other: a series may not conflict with itself.
+pub fn check_spacing(slots: &[Slot], buffer_minutes: i32) -> Result<()> {
+    let buffer = chrono::Duration::minutes(i64::from(buffer_minutes));
+    for pair in slots.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if b.start() < a.end() + buffer {
+            let what = if b.start() < a.end() {
+                "overlap each other".to_owned()
+            } else {
+                format!("come within the room's {buffer_minutes}-minute buffer of each other")
+            };
+            return Err(Error::BadUserInput(format!(
+                "the occurrences at {} and {} would {what}: make each one shorter or the \
+                 series less frequent",
+                fmt(a.start()),
+                fmt(b.start())
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A `bookSeries` request whose fields hold; the rest is checked against the room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeriesRequest {
+    pub room_id: Uuid,
+    /// The first occurrence.
+    pub first: Slot,
+    pub recurrence: Recurrence,
+    pub title: Option<String>,
+    pub organizer_name: String,
+    pub organizer_email: String,
+    pub on_conflict: ConflictMode,
+}
+
+impl SeriesRequest {
+    /// Checks the first occurrence's shape and the field limits (`IN_PAST` is an
+    /// occurrence's refusal, checked with the others).
+    #[allow(clippy::too_many_arguments)]
+    pub fn validate(
+        room_id: Uuid,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        recurrence: Recurrence,
+        title: Option<&str>,
+        organizer_name: &str,
+        organizer_email: &str,
+        on_conflict: ConflictMode,
+    ) -> Result<Self> {
+        Ok(SeriesRequest {
+            room_id,
+            first: Slot::new(start, end)?,
+            recurrence,
+            title: Title::parse(title)?.into_inner(),
+            organizer_name: OrganizerName::parse(organizer_name)?.into_inner(),
+            organizer_email: Email::parse(organizer_email)?.into_inner(),
+            on_conflict,
+        })
+    }
+}
+
+/// An occurrence a booking rule or policy refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OccurrenceConflict {
+    pub slot: Slot,
+    /// `IN_PAST`, `OVERLAP` or `POLICY_VIOLATION`.
+    pub code: &'static str,
+    pub policy: Option<PolicyRule>,
+    pub conflicting: Option<Uuid>,
+}
+
+impl OccurrenceConflict {
+    /// The refusal of the occurrence `slot` by `error`, if `error` is a refusal of that slot
+    /// (anything else, such as a failed query, is not).
+    pub fn of(slot: Slot, error: &Error) -> Option<Self> {
+        let (policy, conflicting) = match error {
+            Error::InPast(_) => (None, None),
+            Error::Overlap { conflicting } => (None, Some(*conflicting)),
+            Error::PolicyViolation {
+                policy,
+                conflicting,
+                ..
+            } => (Some(*policy), *conflicting),
+            _ => return None,
+        };
+        Some(OccurrenceConflict {
+            slot,
+            code: error.code(),
+            policy,
+            conflicting,
+        })
+    }
+}
+
+/// A stored series.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Series {
+    pub id: Uuid,
+    /// The room it was booked in.
+    pub room_id: Uuid,
+    pub rrule: String,
+    pub time_zone: Tz,
+    pub first_start: DateTime<Utc>,
+    pub title: Option<String>,
+    pub organizer_name: String,
+    pub organizer_email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `bookSeries` did.
+#[derive(Clone, Debug)]
+pub struct SeriesBooking {
+    pub series: Series,
+    /// In start order.
+    pub occurrences: Vec<Reservation>,
+    /// Refused occurrences (SKIP mode), in start order.
+    pub skipped: Vec<OccurrenceConflict>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, NaiveTime};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn slot(start: &str, minutes: i64) -> Slot {
+        let s = at(start);
+        Slot::new(s, s + Duration::minutes(minutes)).unwrap()
+    }
+
+    fn rec(
+        f: Frequency,
+        interval: i32,
+        days: Option<Vec<Weekday>>,
+        count: Option<i32>,
+        until: Option<&str>,
+    ) -> Recurrence {
+        Recurrence::new(f, Some(interval), days, count, until.map(at)).unwrap()
+    }
+
+    fn starts(slots: &[Slot]) -> Vec<String> {
+        slots.iter().map(|s| fmt(s.start())).collect()
+    }
+
+    fn local(slots: &[Slot], tz: Tz) -> Vec<NaiveDateTime> {
+        slots
+            .iter()
+            .map(|s| s.start().with_timezone(&tz).naive_local())
+            .collect()
+    }
+
+    #[test]
+    fn weekly_in_berlin_keeps_the_wall_clock_across_both_transitions() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        // Tuesdays 10:00 local from 2030-03-19 (CET) over the spring change (31 March) and
+        // across the autumn one (27 October).
+        let r = rec(Frequency::Weekly, 1, None, Some(34), None);
+        let slots = r.expand(slot("2030-03-19T09:00:00Z", 60), tz).unwrap();
+        assert_eq!(slots.len(), 34);
+        assert_eq!(fmt(slots[1].start()), "2030-03-26T09:00:00Z");
+        assert_eq!(fmt(slots[2].start()), "2030-04-02T08:00:00Z");
+        assert_eq!(fmt(slots[32].start()), "2030-10-29T09:00:00Z");
+        for (s, l) in slots.iter().zip(local(&slots, tz)) {
+            assert_eq!(l.time(), NaiveTime::from_hms_opt(10, 0, 0).unwrap());
+            assert_eq!(s.end() - s.start(), Duration::minutes(60));
+        }
+    }
+
+    #[test]
+    fn a_local_start_in_the_spring_gap_is_skipped_and_not_counted() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        // Daily 02:30 local; 2030-03-10 02:30 does not exist in New York.
+        let r = rec(Frequency::Daily, 1, None, Some(4), None);
+        let slots = r.expand(slot("2030-03-08T07:30:00Z", 30), tz).unwrap();
+        assert_eq!(
+            starts(&slots),
+            [
+                "2030-03-08T07:30:00Z",
+                "2030-03-09T07:30:00Z",
+                "2030-03-11T06:30:00Z",
+                "2030-03-12T06:30:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_local_start_takes_the_earlier_offset() {
+        let tz: Tz = "America/New_York".parse().unwrap();
+        // Daily 01:30 local; 2030-11-03 01:30 happens twice (EDT, then EST).
+        let r = rec(Frequency::Daily, 1, None, Some(3), None);
+        let slots = r.expand(slot("2030-11-02T05:30:00Z", 30), tz).unwrap();
+        assert_eq!(
+            starts(&slots),
+            [
+                "2030-11-02T05:30:00Z",
+                "2030-11-03T05:30:00Z",
+                "2030-11-04T06:30:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn monthly_on_the_31st_skips_shorter_months() {
+        let r = rec(Frequency::Monthly, 1, None, Some(4), None);
+        let slots = r.expand(slot("2030-01-31T09:00:00Z", 60), Tz::UTC).unwrap();
+        assert_eq!(
+            starts(&slots),
+            [
+                "2030-01-31T09:00:00Z",
+                "2030-03-31T09:00:00Z",
+                "2030-05-31T09:00:00Z",
+                "2030-07-31T09:00:00Z"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_other_week_on_several_days_counts_weeks_from_monday() {
+        // Wednesday 2030-01-02; Mondays, Wednesdays and Fridays of every second week.
+        let days = vec![Weekday::Friday, Weekday::Monday, Weekday::Wednesday];
+        let r = rec(Frequency::Weekly, 2, Some(days), Some(6), None);
+        let slots = r.expand(slot("2030-01-02T09:00:00Z", 60), Tz::UTC).unwrap();
+        assert_eq!(
+            starts(&slots),
+            [
+                "2030-01-02T09:00:00Z",
+                "2030-01-04T09:00:00Z",
+                "2030-01-14T09:00:00Z",
+                "2030-01-16T09:00:00Z",
+                "2030-01-18T09:00:00Z",
+                "2030-01-28T09:00:00Z"
+            ]
+        );
+        assert_eq!(
+            r.rrule(Weekday::Wednesday),
+            "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,WE,FR;COUNT=6"
+        );
+    }
+
+    #[test]
+    fn until_is_inclusive() {
+        let r = rec(
+            Frequency::Daily,
+            1,
+            None,
+            None,
+            Some("2030-01-03T09:00:00Z"),
+        );
+        let slots = r.expand(slot("2030-01-01T09:00:00Z", 60), Tz::UTC).unwrap();
+        assert_eq!(slots.len(), 3);
+        let r = rec(
+            Frequency::Daily,
+            1,
+            None,
+            None,
+            Some("2030-01-03T08:59:59Z"),
+        );
+        assert_eq!(
+            r.expand(slot("2030-01-01T09:00:00Z", 60), Tz::UTC)
+                .unwrap()
+                .len(),
+            2
+        );
+        let r = rec(
+            Frequency::Daily,
+            1,
+            None,
+            None,
+            Some("2030-01-01T09:00:00Z"),
+        );
+        assert_eq!(
+            r.expand(slot("2030-01-01T09:00:00Z", 60), Tz::UTC)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            r.rrule(Weekday::Tuesday),
+            "FREQ=DAILY;INTERVAL=1;UNTIL=20300101T090000Z"
+        );
+    }
+
+    #[test]
+    fn until_before_the_first_occurrence_is_refused() {
+        let r = rec(
+            Frequency::Daily,
+            1,
+            None,
+            None,
+            Some("2030-01-01T08:00:00Z"),
+        );
+        let e = r
+            .expand(slot("2030-01-01T09:00:00Z", 60), Tz::UTC)
+            .unwrap_err();
+        assert_eq!(e.code(), "BAD_USER_INPUT");
+    }
+
+    #[test]
+    fn limits_are_enforced_and_named() {
+        let first = slot("2030-01-01T09:00:00Z", 60);
+        // 366 daily occurrences are allowed; 367 are not, by count or by until.
+        let r = rec(Frequency::Daily, 1, None, Some(366), None);
+        assert_eq!(r.expand(first, Tz::UTC).unwrap().len(), 366);
+        let e = Recurrence::new(Frequency::Daily, None, None, Some(367), None).unwrap_err();
+        assert!(e.to_string().contains("366"), "{e}");
+        let e = Recurrence::new(Frequency::Daily, None, None, Some(0), None).unwrap_err();
+        assert_eq!(e.code(), "BAD_USER_INPUT");
+        let r = rec(
+            Frequency::Daily,
+            1,
+            None,
+            None,
+            Some("2031-01-02T09:00:00Z"),
+        );
+        let e = r.expand(first, Tz::UTC).unwrap_err();
+        assert!(e.to_string().contains("more than 366"), "{e}");
+        // 731 days after the first is the last allowed start (2030-01-01 is a Tuesday).
+        let days = Some(vec![Weekday::Tuesday, Weekday::Friday]);
+        let r = rec(
+            Frequency::Weekly,
+            1,
+            days.clone(),
+            None,
+            Some("2032-01-02T09:00:00Z"),
+        );
+        let slots = r.expand(first, Tz::UTC).unwrap();
+        assert_eq!(fmt(slots[slots.len() - 1].start()), "2032-01-02T09:00:00Z");
+        let r = rec(
+            Frequency::Weekly,
+            1,
+            days,
+            None,
+            Some("2032-01-06T09:00:00Z"),
+        );
+        let e = r.expand(first, Tz::UTC).unwrap_err();
+        assert!(e.to_string().contains("731 days"), "{e}");
+        let r = rec(Frequency::Monthly, 1, None, Some(25), None);
+        assert_eq!(r.expand(first, Tz::UTC).unwrap().len(), 25);
+        let r = rec(Frequency::Monthly, 1, None, Some(26), None);
+        let e = r.expand(first, Tz::UTC).unwrap_err();
+        assert!(e.to_string().contains("731 days"), "{e}");
+        let r = rec(
+            Frequency::Weekly,
+            1,
+            None,
+            None,
+            Some("2033-01-01T00:00:00Z"),
+        );
+        let e = r.expand(first, Tz::UTC).unwrap_err();
+        assert!(e.to_string().contains("731 days"), "{e}");
+        // An until far ahead that no occurrence reaches is fine.
+        let r = rec(
+            Frequency::Daily,
+            99,
+            None,
+            None,
+            Some("2032-01-03T08:00:00Z"),
+        );
+        assert_eq!(r.expand(first, Tz::UTC).unwrap().len(), 8);
+        for bad in [0, 100] {
+            let e = Recurrence::new(Frequency::Daily, Some(bad), None, Some(2), None).unwrap_err();
+            assert!(e.to_string().contains("interval"), "{e}");
+        }
+    }
+
+    #[test]
+    fn malformed_rules_are_refused() {
+        let e = Recurrence::new(Frequency::Daily, None, None, None, None).unwrap_err();
+        assert!(e.to_string().contains("exactly one"), "{e}");
+        let until = Some(at("2030-02-01T00:00:00Z"));
+        let e = Recurrence::new(Frequency::Daily, None, None, Some(3), until).unwrap_err();
+        assert!(e.to_string().contains("exactly one"), "{e}");
+        let e = Recurrence::new(
+            Frequency::Daily,
+            None,
+            Some(vec![Weekday::Monday]),
+            Some(3),
+            None,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("WEEKLY"), "{e}");
+        let e = Recurrence::new(Frequency::Weekly, None, Some(vec![]), Some(3), None).unwrap_err();
+        assert_eq!(e.code(), "BAD_USER_INPUT");
+        // 2030-01-01 is a Tuesday.
+        let r = rec(
+            Frequency::Weekly,
+            1,
+            Some(vec![Weekday::Monday]),
+            Some(3),
+            None,
+        );
+        let e = r
+            .expand(slot("2030-01-01T09:00:00Z", 60), Tz::UTC)
+            .unwrap_err();
+        assert!(e.to_string().contains("TUESDAY"), "{e}");
+    }
+
+    #[test]
+    fn the_weekday_of_the_first_occurrence_is_the_local_one() {
+        // 2030-01-01T23:30Z is already Wednesday in Berlin.
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        let r = rec(
+            Frequency::Weekly,
+            1,
+            Some(vec![Weekday::Wednesday]),
+            Some(2),
+            None,
+        );
+        let slots = r.expand(slot("2030-01-01T23:30:00Z", 30), tz).unwrap();
+        assert_eq!(fmt(slots[1].start()), "2030-01-08T23:30:00Z");
+    }
+
+    #[test]
+    fn a_series_that_would_collide_with_itself_is_refused() {
+        let r = rec(Frequency::Daily, 1, None, Some(3), None);
+        let slots = r
+            .expand(slot("2030-01-01T09:00:00Z", 25 * 60), Tz::UTC)
+            .unwrap();
+        assert!(check_spacing(&slots, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("overlap"));
+        let slots = r
+            .expand(slot("2030-01-01T09:00:00Z", 23 * 60), Tz::UTC)
+            .unwrap();
+        check_spacing(&slots, 60).unwrap();
+        let e = check_spacing(&slots, 61).unwrap_err();
+        assert!(e.to_string().contains("61-minute buffer"), "{e}");
+    }
+
+    /// The stored RRULE, expanded by an independent implementation (the `rrule` crate) from
+    /// the same DTSTART and zone, gives the same occurrences. Cases without a start in a DST
+    /// gap: there that crate moves the start past the gap, where RFC 5545 (and roombook)
+    /// skip it; the gap is covered by the fixed table above.
+    #[test]
+    fn the_rrule_expands_to_the_same_occurrences_in_an_independent_implementation() {
+        let cases: Vec<(&str, &str, Recurrence)> = vec![
+            (
+                "Europe/Berlin",
+                "2030-01-07T09:00:00Z",
+                rec(Frequency::Weekly, 1, None, Some(60), None),
+            ),
+            (
+                "Europe/Berlin",
+                "2030-03-04T08:30:00Z",
+                rec(Frequency::Daily, 1, None, Some(366), None),
+            ),
+            (
+                "America/New_York",
+                "2030-01-02T14:00:00Z",
+                rec(
+                    Frequency::Weekly,
+                    2,
+                    Some(vec![Weekday::Monday, Weekday::Wednesday, Weekday::Friday]),
+                    None,
+                    Some("2031-06-30T00:00:00Z"),
+                ),
+            ),
+            (
+                "America/New_York",
+                "2030-01-31T15:00:00Z",
+                rec(Frequency::Monthly, 1, None, Some(12), None),
+            ),
+            (
+                "Asia/Kolkata",
+                "2030-02-28T04:30:00Z",
+                rec(
+                    Frequency::Monthly,
+                    3,
+                    None,
+                    None,
+                    Some("2031-12-31T00:00:00Z"),
+                ),
+            ),
+            // Daily at 01:30 New York time: ambiguous each November.
+            (
+                "America/New_York",
+                "2030-10-20T05:30:00Z",
+                rec(Frequency::Daily, 1, None, Some(40), None),
+            ),
+            (
+                "UTC",
+                "2030-01-01T12:00:00Z",
+                rec(
+                    Frequency::Daily,
+                    7,
+                    None,
+                    None,
+                    Some("2031-12-31T12:00:00Z"),
+                ),
+            ),
+        ];
+        for (zone, first, r) in cases {
+            let tz: Tz = zone.parse().unwrap();
+            let first = slot(first, 45);
+            let ours: Vec<DateTime<Utc>> = r
+                .expand(first, tz)
+                .unwrap()
+                .iter()
+                .map(Slot::start)
+                .collect();
+            let dtstart = first.start().with_timezone(&tz).format("%Y%m%dT%H%M%S");
+            let day = Weekday::of(first.start().with_timezone(&tz).date_naive());
+            let text = format!("DTSTART;TZID={zone}:{dtstart}\nRRULE:{}", r.rrule(day));
+            let set: rrule::RRuleSet = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            let theirs: Vec<DateTime<Utc>> = set
+                .all(1000)
+                .dates
+                .iter()
+                .map(|d| d.with_timezone(&Utc))
+                .collect();
+            assert_eq!(ours, theirs, "{text}");
+        }
+    }
+}
