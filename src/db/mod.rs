@@ -27,8 +27,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use uuid::Uuid;
 
 use crate::domain::{
-    self, buffer_violation, check_cancellable, BookingRequest, Features, OpeningHours,
-    RescheduleRequest, Reservation, ReservationStatus, Room, RoomDetails, RoomPolicy, Slot, Window,
+    self, buffer_violation, check_cancellable, BookingRequest, ConflictMode, Features,
+    OccurrenceConflict, OpeningHours, RescheduleRequest, Reservation, ReservationStatus, Room,
+    RoomDetails, RoomPolicy, Series, SeriesBooking, SeriesRequest, Slot, Window,
 };
 use crate::error::{Error, Result};
 use crate::events::{EventKind, EventLog, PreviousSlot, ReservationEvent};
@@ -36,7 +37,7 @@ pub use conn::Conn;
 pub use models::RoomFilter;
 use models::{
     EventLogRow, EventRow, ListFilter, NewEventRow, ReservationRow, RoomRow, RoomRulesRow,
-    StoredStatus, StoredUuid,
+    SeriesRow, StoredStatus, StoredUuid,
 };
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -774,9 +775,8 @@ impl Db {
             )?)
         };
         let write = move |conn: &mut Conn<'_>, now: DateTime<Utc>| {
-            let room = room_id.to_string();
             let rules = lock_room(conn, room_id)?;
-            admit(conn, &rules, room_id, &room, req.slot, None, now)?;
+            admit(conn, &rules, room_id, req.slot, None, now, Probe::AtWrite)?;
             let (start, end) = slot;
             let at = domain::to_micros(now);
             let row = ReservationRow {
@@ -790,6 +790,7 @@ impl Db {
                 status: StoredStatus(ReservationStatus::Confirmed),
                 created_at: at,
                 updated_at: at,
+                series_id: None,
             };
             guard_overlap(row.insert(conn))?;
             let reservation = reservation_from_row(row)?;
@@ -853,10 +854,10 @@ impl Db {
                 conn,
                 &rules,
                 room_id,
-                &room,
                 slot,
                 Some(&row.id.0.to_string()),
                 now,
+                Probe::AtWrite,
             )?;
             let (start, end) = micros(slot);
             row.room_id = StoredUuid(room_id);
@@ -874,6 +875,177 @@ impl Db {
             Ok((reservation, vec![event]))
         };
         self.guarded(write, probe).await
+    }
+
+    /// Books every occurrence of the series `req` describes, in one transaction: each one is
+    /// checked against every booking rule and policy as if booked alone (an index probe
+    /// each). A refused one fails the whole series (`SERIES_CONFLICT`, listing every refused
+    /// occurrence) or, with `ConflictMode::Skip`, is reported and left out. One BOOKED event
+    /// per occurrence, in start order.
+    pub async fn book_series(&self, req: SeriesRequest) -> Result<SeriesBooking> {
+        self.write(move |conn, now| {
+            let room_id = req.room_id;
+            let rules = lock_room(conn, room_id)?;
+            if rules.archived {
+                return Err(Error::RoomArchived(room_id));
+            }
+            let slots = req.recurrence.expand(req.first, rules.tz)?;
+            domain::check_spacing(&slots, rules.policy.buffer_minutes)?;
+            let mut accepted = Vec::with_capacity(slots.len());
+            let mut refused = Vec::new();
+            for &slot in &slots {
+                let verdict = Slot::bookable(slot.start(), slot.end(), now)
+                    .and_then(|_| admit(conn, &rules, room_id, slot, None, now, Probe::Now));
+                match verdict {
+                    Ok(()) => accepted.push(slot),
+                    Err(e) => match OccurrenceConflict::of(slot, &e) {
+                        Some(conflict) => refused.push(conflict),
+                        None => return Err(e),
+                    },
+                }
+            }
+            if accepted.is_empty() || (!refused.is_empty() && req.on_conflict == ConflictMode::Fail)
+            {
+                return Err(Error::SeriesConflict {
+                    total: slots.len(),
+                    conflicts: refused,
+                });
+            }
+            let at = domain::to_micros(now);
+            let first_day =
+                domain::Weekday::of(req.first.start().with_timezone(&rules.tz).date_naive());
+            let series = SeriesRow {
+                id: StoredUuid(new_id()),
+                room_id: StoredUuid(room_id),
+                rrule: req.recurrence.rrule(first_day),
+                time_zone: rules.tz.name().to_owned(),
+                first_start: domain::to_micros(req.first.start()),
+                title: req.title.clone(),
+                organizer_name: req.organizer_name.clone(),
+                organizer_email: req.organizer_email.clone(),
+                created_at: at,
+            };
+            series.insert(conn)?;
+            let rows: Vec<ReservationRow> = accepted
+                .iter()
+                .map(|&slot| {
+                    let (start, end) = micros(slot);
+                    ReservationRow {
+                        id: StoredUuid(new_id()),
+                        room_id: StoredUuid(room_id),
+                        start_at: start,
+                        end_at: end,
+                        title: req.title.clone(),
+                        organizer_name: req.organizer_name.clone(),
+                        organizer_email: req.organizer_email.clone(),
+                        status: StoredStatus(ReservationStatus::Confirmed),
+                        created_at: at,
+                        updated_at: at,
+                        series_id: Some(series.id),
+                    }
+                })
+                .collect();
+            // Large series in chunks: SQLite binds at most 32,766 values per statement.
+            for chunk in rows.chunks(500) {
+                ReservationRow::insert_many(conn, chunk)?;
+            }
+            let occurrences = rows
+                .into_iter()
+                .map(reservation_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            let events = occurrences
+                .iter()
+                .map(|r| event(EventKind::Booked, r, None, now))
+                .collect();
+            let booking = SeriesBooking {
+                series: series_from_row(series)?,
+                occurrences,
+                skipped: refused,
+            };
+            Ok((booking, events))
+        })
+        .await
+    }
+
+    /// Cancels every CONFIRMED occurrence of series `id` starting at or after `from` (now if
+    /// omitted or earlier: occurrences already started are kept), in one transaction, with a
+    /// CANCELLED event each in start order.
+    pub async fn cancel_series(&self, id: Uuid, from: Option<DateTime<Utc>>) -> Result<Series> {
+        self.write(move |conn, now| {
+            let key = id.to_string();
+            let series = SeriesRow::find(conn, &key)?.ok_or_else(|| series_not_found(id))?;
+            let from = from.map_or(now, |f| f.max(now));
+            let mut rows =
+                ReservationRow::lock_of_series_from(conn, &key, domain::to_micros(from))?;
+            let mut rooms: Vec<Uuid> = rows.iter().map(|r| r.room_id.0).collect();
+            rooms.sort();
+            rooms.dedup();
+            lock_rooms(conn, &rooms)?;
+            let at = domain::to_micros(now);
+            let ids: Vec<String> = rows.iter().map(|r| r.id.0.to_string()).collect();
+            for chunk in ids.chunks(500) {
+                ReservationRow::set_status(
+                    conn,
+                    chunk,
+                    StoredStatus(ReservationStatus::Cancelled),
+                    at,
+                )?;
+            }
+            let mut events = Vec::with_capacity(rows.len());
+            for row in rows.drain(..) {
+                let row = ReservationRow {
+                    status: StoredStatus(ReservationStatus::Cancelled),
+                    updated_at: at,
+                    ..row
+                };
+                let reservation = reservation_from_row(row)?;
+                events.push(event(EventKind::Cancelled, &reservation, None, now));
+            }
+            Ok((series_from_row(series)?, events))
+        })
+        .await
+    }
+
+    /// Series `id`, if there is one.
+    pub async fn series(&self, id: Uuid) -> Result<Option<Series>> {
+        self.interact(move |conn| {
+            SeriesRow::find(conn, &id.to_string())?
+                .map(series_from_row)
+                .transpose()
+        })
+        .await
+    }
+
+    /// The series among `ids` that exist.
+    pub async fn series_by_id(&self, ids: Vec<Uuid>) -> Result<HashMap<Uuid, Series>> {
+        self.interact(move |conn| {
+            let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+            SeriesRow::find_many(conn, &keys)?
+                .into_iter()
+                .map(|row| series_from_row(row).map(|s| (s.id, s)))
+                .collect()
+        })
+        .await
+    }
+
+    /// The occurrences of series `id`, by start: CONFIRMED ones, or every one.
+    pub async fn series_occurrences(
+        &self,
+        id: Uuid,
+        include_cancelled: bool,
+    ) -> Result<Vec<Reservation>> {
+        self.interact(move |conn| {
+            let statuses: &[&str] = if include_cancelled {
+                &[CONFIRMED, CANCELLED]
+            } else {
+                &[CONFIRMED]
+            };
+            ReservationRow::of_series(conn, &id.to_string(), statuses)?
+                .into_iter()
+                .map(reservation_from_row)
+                .collect()
+        })
+        .await
     }
 
     /// Up to `limit` logged events with `after < seq < before`, for one room or all, in order.
@@ -1084,35 +1256,51 @@ fn buffer_micros(policy: &RoomPolicy) -> i64 {
     i64::from(policy.buffer_minutes) * 60_000_000
 }
 
-/// Booking rules 3, 5 and 6 for `slot` in the locked room `room_id` (`room` as text), in
-/// API.md's order: archived, overlap, the policy (durations, horizon, opening hours), then
-/// the buffer. `except` is the reservation being moved.
+/// How `admit` finds an overlap when the room has no buffer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// A single write: on PostgreSQL the exclusion constraint decides at the write.
+    AtWrite,
+    /// Always an explicit index probe, on both backends: the verdict is needed before any
+    /// write (each occurrence of a series).
+    Now,
+}
+
+/// Booking rules 3, 5 and 6 for `slot` in the locked room `room_id`, in API.md's order:
+/// archived, overlap, the policy (durations, horizon, opening hours), then the buffer.
+/// `except` is the reservation being moved.
 ///
 /// One index probe on the success path, whatever the policy: in a room with a buffer the
 /// probe looks `b` further on each side, which also finds any overlap, and only when it finds
 /// something does a second probe tell an overlap from a reservation merely too close. On
-/// PostgreSQL a room without a buffer leaves the overlap to the exclusion constraint at the
-/// write (see `check_overlap`); if the policy refuses such a slot, the overlap probe runs
+/// PostgreSQL a single write to a room without a buffer leaves the overlap to the exclusion
+/// constraint (see `check_overlap`); if the policy refuses such a slot, the overlap probe runs
 /// first, so a slot that breaks both is `OVERLAP` on either backend.
 fn admit(
     conn: &mut Conn<'_>,
     rules: &Rules,
     room_id: Uuid,
-    room: &str,
     slot: Slot,
     except: Option<&str>,
     now: DateTime<Utc>,
+    probe: Probe,
 ) -> Result<()> {
     if rules.archived {
         return Err(Error::RoomArchived(room_id));
     }
+    let room = room_id.to_string();
+    let room = room.as_str();
     let (start, end) = micros(slot);
     let overlap = |conn: &mut Conn<'_>| {
         refuse_conflict(ReservationRow::conflict(conn, room, start, end, except)?)
     };
     let b = buffer_micros(&rules.policy);
+    let deferred = b == 0 && probe == Probe::AtWrite && matches!(conn, Conn::Pg(_));
     let near = if b > 0 {
         ReservationRow::conflict(conn, room, start - b, end + b, except)?
+    } else if probe == Probe::Now {
+        overlap(conn)?;
+        None
     } else {
         check_overlap(conn, room, start, end, except)?;
         None
@@ -1121,7 +1309,7 @@ fn admit(
         overlap(conn)?;
     }
     if let Err(refused) = rules.policy.check(slot, now, rules.tz) {
-        if b == 0 && matches!(conn, Conn::Pg(_)) {
+        if deferred {
             overlap(conn)?;
         }
         return Err(refused);
@@ -1338,7 +1526,28 @@ fn reservation_from_row(row: ReservationRow) -> Result<Reservation> {
         status: row.status.0,
         created_at: instant(row.created_at)?,
         updated_at: instant(row.updated_at)?,
+        series_id: row.series_id.map(|s| s.0),
     })
+}
+
+fn series_from_row(row: SeriesRow) -> Result<Series> {
+    let time_zone = domain::parse_time_zone(&row.time_zone)
+        .map_err(|_| Error::internal(format_args!("stored time zone {:?}", row.time_zone)))?;
+    Ok(Series {
+        id: row.id.0,
+        room_id: row.room_id.0,
+        rrule: row.rrule,
+        time_zone,
+        first_start: instant(row.first_start)?,
+        title: row.title,
+        organizer_name: row.organizer_name,
+        organizer_email: row.organizer_email,
+        created_at: instant(row.created_at)?,
+    })
+}
+
+fn series_not_found(id: Uuid) -> Error {
+    Error::NotFound(format!("no series with id {id}"))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::io::Write;
 use uuid::Uuid;
 
 use super::conn::{dispatch, Conn, Fetch};
-use super::schema::{event_log, events, reservations, room_features, rooms};
+use super::schema::{event_log, events, reservations, room_features, rooms, series};
 use crate::domain::ReservationStatus;
 
 /// A UUID stored as its hyphenated text, parsed straight from the database's buffer: no
@@ -339,6 +339,7 @@ pub struct ReservationRow {
     pub status: StoredStatus,
     pub created_at: i64,
     pub updated_at: i64,
+    pub series_id: Option<StoredUuid>,
 }
 
 /// Which reservations a listing wants.
@@ -466,6 +467,107 @@ impl ReservationRow {
                 .for_update()
                 .load(*c),
         }
+    }
+
+    /// Inserts `rows` in one statement.
+    pub fn insert_many(conn: &mut Conn<'_>, rows: &[ReservationRow]) -> QueryResult<usize> {
+        dispatch!(conn, |c| diesel::insert_into(reservations::table)
+            .values(rows)
+            .execute(c))
+    }
+
+    /// The occurrences of series `id` with one of `statuses`, by start.
+    pub fn of_series(
+        conn: &mut Conn<'_>,
+        id: &str,
+        statuses: &[&str],
+    ) -> QueryResult<Vec<ReservationRow>> {
+        dispatch!(conn, |c| reservations::table
+            .filter(reservations::series_id.eq(id))
+            .filter(reservations::status.eq_any(statuses))
+            .order((reservations::start_at.asc(), reservations::id.asc()))
+            .select(ReservationRow::as_select())
+            .load(c))
+    }
+
+    /// The CONFIRMED occurrences of series `id` starting at or after `from`, by start; locked
+    /// for the rest of the transaction on PostgreSQL.
+    pub fn lock_of_series_from(
+        conn: &mut Conn<'_>,
+        id: &str,
+        from: i64,
+    ) -> QueryResult<Vec<ReservationRow>> {
+        let q = || {
+            reservations::table
+                .filter(reservations::series_id.eq(id))
+                .filter(reservations::status.eq(crate::db::CONFIRMED))
+                .filter(reservations::start_at.ge(from))
+                .order((reservations::start_at.asc(), reservations::id.asc()))
+        };
+        match conn {
+            Conn::Sqlite(c) => q().select(ReservationRow::as_select()).load(*c),
+            Conn::Pg(c) => q()
+                .select(ReservationRow::as_select())
+                .for_update()
+                .load(*c),
+        }
+    }
+
+    /// Sets the status and `updated_at` of the reservations `ids`.
+    pub fn set_status(
+        conn: &mut Conn<'_>,
+        ids: &[String],
+        status: StoredStatus,
+        updated_at: i64,
+    ) -> QueryResult<usize> {
+        dispatch!(conn, |c| diesel::update(
+            reservations::table.filter(reservations::id.eq_any(ids))
+        )
+        .set((
+            reservations::status.eq(status),
+            reservations::updated_at.eq(updated_at)
+        ))
+        .execute(c))
+    }
+}
+
+/// A row of `series`.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(
+    table_name = series,
+    check_for_backend(Sqlite, Pg),
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
+pub struct SeriesRow {
+    pub id: StoredUuid,
+    pub room_id: StoredUuid,
+    pub rrule: String,
+    pub time_zone: String,
+    pub first_start: i64,
+    pub title: Option<String>,
+    pub organizer_name: String,
+    pub organizer_email: String,
+    pub created_at: i64,
+}
+
+impl SeriesRow {
+    pub fn insert(&self, conn: &mut Conn<'_>) -> QueryResult<usize> {
+        dispatch!(conn, |c| diesel::insert_into(series::table)
+            .values(self)
+            .execute(c))
+    }
+
+    pub fn find(conn: &mut Conn<'_>, id: &str) -> QueryResult<Option<SeriesRow>> {
+        dispatch!(conn, |c| c
+            .first_row(series::table.find(id).select(SeriesRow::as_select())))
+    }
+
+    pub fn find_many(conn: &mut Conn<'_>, ids: &[String]) -> QueryResult<Vec<SeriesRow>> {
+        dispatch!(conn, |c| series::table
+            .filter(series::id.eq_any(ids))
+            .select(SeriesRow::as_select())
+            .load(c))
     }
 }
 

@@ -12,6 +12,7 @@ diesel::table! {
         status -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        series_id -> Nullable<Text>,
     }
 }
 
@@ -52,6 +53,23 @@ diesel::joinable!(room_features -> rooms (room_id));
 diesel::joinable!(reservations -> rooms (room_id));
 
 diesel::table! {
+    series (id) {
+        id -> Text,
+        room_id -> Text,
+        rrule -> Text,
+        time_zone -> Text,
+        first_start -> BigInt,
+        title -> Nullable<Text>,
+        organizer_name -> Text,
+        organizer_email -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(reservations -> series (series_id));
+diesel::joinable!(series -> rooms (room_id));
+
+diesel::table! {
     events (seq) {
         seq -> BigInt,
         room_id -> Text,
@@ -74,4 +92,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reservations,
     room_features,
     rooms,
+    series,
 );

@@ -116,4 +116,7 @@ pub struct Reservation {
     pub created_at: DateTime<Utc>,
     #[serde(with = "chrono::serde::ts_microseconds")]
     pub updated_at: DateTime<Utc>,
+    /// The series it was booked in, if any. (Absent from events logged before series.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series_id: Option<Uuid>,
 }

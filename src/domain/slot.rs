@@ -238,6 +238,7 @@ mod tests {
             status: ReservationStatus::Confirmed,
             created_at: t(7, 0),
             updated_at: t(7, 0),
+            series_id: None,
         }
     }
 

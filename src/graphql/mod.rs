@@ -20,7 +20,7 @@ use crate::db::Db;
 use crate::error::Error;
 pub use codes::{fill_codes, is_request_error};
 pub use documents::{count_aliases, selected_operation, Documents};
-pub use loaders::RoomLoader;
+pub use loaders::{RoomLoader, SeriesLoader};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use scalars::{format_datetime, parse_datetime};
@@ -40,9 +40,11 @@ fn builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
 /// get `default_zone`.
 pub fn build(db: Db, limits: &Limits, default_zone: chrono_tz::Tz) -> AppSchema {
     let rooms = DataLoader::new(RoomLoader(db.clone()), tokio::spawn);
+    let series = DataLoader::new(SeriesLoader(db.clone()), tokio::spawn);
     builder(limits)
         .data(db)
         .data(rooms)
+        .data(series)
         .data(DefaultTimeZone(default_zone))
         .finish()
 }

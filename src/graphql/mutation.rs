@@ -4,14 +4,16 @@
 use async_graphql::{Context, Object, Result, ID};
 use chrono::Utc;
 
+use super::scalars::Timestamp;
 use super::types::{
-    BookRoomInput, CreateRoomInput, RescheduleReservationInput, Reservation, Room, UpdateRoomInput,
+    BookRoomInput, BookSeriesInput, CreateRoomInput, RescheduleReservationInput, Reservation, Room,
+    Series, SeriesBooking, UpdateRoomInput,
 };
 use super::{data, parse_id, DefaultTimeZone, GqlResultExt};
 use crate::db::Db;
 use crate::domain::{
     self, BookingInput, BookingRequest, Capacity, Features, RescheduleRequest, RoomDetails,
-    RoomName, RoomPolicy,
+    RoomName, RoomPolicy, SeriesRequest,
 };
 use crate::error::Result as DomainResult;
 
@@ -107,6 +109,53 @@ impl Mutation {
                 .gql()?;
         Ok(Reservation(
             data::<Db>(ctx)?.reschedule(id, request).await.gql()?,
+        ))
+    }
+
+    /// Books a recurring meeting in one transaction. `start`/`end` are the first occurrence;
+    /// the others are expanded in the room's time zone (same local start, same length; a local
+    /// start that does not exist is skipped, an ambiguous one takes the earlier offset). Every
+    /// occurrence obeys every booking rule and policy as if booked alone. A refused one makes
+    /// the whole series `SERIES_CONFLICT` (`extensions.conflicts` lists each), unless
+    /// `onConflict: SKIP`, which books the others and reports it in `skipped`.
+    async fn book_series(
+        &self,
+        ctx: &Context<'_>,
+        input: BookSeriesInput,
+    ) -> Result<SeriesBooking> {
+        let room_id = parse_id(&input.room_id, "room").gql()?;
+        let recurrence = input.recurrence.into_recurrence().gql()?;
+        let request = SeriesRequest::validate(
+            room_id,
+            input.start.0,
+            input.end.0,
+            recurrence,
+            input.title.as_deref(),
+            &input.organizer_name,
+            &input.organizer_email,
+            input.on_conflict.into(),
+        )
+        .gql()?;
+        Ok(SeriesBooking(
+            data::<Db>(ctx)?.book_series(request).await.gql()?,
+        ))
+    }
+
+    /// Cancels every CONFIRMED occurrence of the series starting at or after `from` (default
+    /// and earliest: now; occurrences already started are kept), in one transaction, with a
+    /// CANCELLED event each.
+    async fn cancel_series(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        from: Option<Timestamp>,
+    ) -> Result<Series> {
+        let id = parse_id(&id, "series").gql()?;
+        Ok(Series(
+            data::<Db>(ctx)?
+                .cancel_series(id, from.map(|t| t.0))
+                .await
+                .gql()?,
         ))
     }
 }

@@ -4,7 +4,7 @@ use async_graphql::{Context, Object, Result, ID};
 use chrono::Utc;
 
 use super::scalars::Timestamp;
-use super::types::{Reservation, Room};
+use super::types::{Reservation, Room, Series};
 use super::{data, parse_id, GqlResultExt, ListLimit};
 use crate::db::{Db, RoomFilter};
 use crate::domain::{self, Slot, Window};
@@ -52,6 +52,12 @@ impl Query {
             .await
             .gql()?
             .map(Reservation))
+    }
+
+    /// One series (`bookSeries`), or null if there is none with that id.
+    async fn series(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Series>> {
+        let id = parse_id(&id, "series").gql()?;
+        Ok(data::<Db>(ctx)?.series(id).await.gql()?.map(Series))
     }
 
     /// Reservations overlapping `[from, to)`, sorted by start. `from` defaults to now and `to`

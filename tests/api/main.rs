@@ -16,5 +16,6 @@ mod resume;
 mod room_management;
 mod room_policies;
 mod rooms;
+mod series;
 mod subscriptions;
 mod ws_client;
