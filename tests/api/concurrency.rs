@@ -165,3 +165,91 @@ async fn archiving_while_bookings_arrive_leaves_nothing_confirmed_ahead() {
         .await;
     assert_eq!(left["data"]["reservations"], json!([]), "{left}");
 }
+
+/// Series sent at once, each colliding with the others in one occurrence or more: every one
+/// either books all its occurrences or (FAIL) changes nothing, and no two CONFIRMED
+/// reservations of the room overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn colliding_series_sent_at_once_are_all_or_nothing() {
+    let app = spawn_app().await;
+    let room = app.create_room("Series race", 4).await;
+    // 12 daily series of 10, starting a quarter hour apart: series i and j collide on every
+    // day when |i - j| < 4 (each lasts an hour).
+    let attempts = (0..12).map(|i| {
+        let (app, room) = (&app, &room);
+        async move {
+            let body = crate::series::try_series(
+                app,
+                json!({"roomId": room, "start": at(15 * i), "end": at(15 * i + 60),
+                       "recurrence": {"frequency": "DAILY", "count": 10}}),
+            )
+            .await;
+            (i, body)
+        }
+    });
+    let results = join_all(attempts).await;
+    let mut won = Vec::new();
+    for (i, body) in &results {
+        if body["data"]["bookSeries"].is_object() {
+            assert_eq!(
+                body["data"]["bookSeries"]["occurrences"]
+                    .as_array()
+                    .unwrap()
+                    .len(),
+                10
+            );
+            won.push(*i);
+        } else {
+            let e = assert_refused(body, "SERIES_CONFLICT");
+            let listed = e["extensions"]["conflicts"].as_array().unwrap();
+            assert!(listed.iter().all(|c| c["code"] == "OVERLAP"), "{body}");
+        }
+    }
+    assert!(!won.is_empty());
+    assert_eq!(assert_no_overlap(&app, &room).await, 10 * won.len());
+}
+
+/// A stream of single bookings racing a series over the same days: afterwards the series is
+/// either whole or absent, every booking that won is in place, and nothing overlaps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn single_bookings_racing_a_series_never_overlap_it() {
+    let app = spawn_app().await;
+    let room = app.create_room("Series vs singles", 4).await;
+    let day = 24 * 60;
+    let singles = join_all((0..30).map(|i| {
+        let (app, room) = (&app, &room);
+        // Every third one lands on an occurrence of the series (day i/3 at 10:00 after base).
+        let start = if i % 3 == 0 {
+            (i / 3) * day + 600
+        } else {
+            (i / 3) * day + 300 + i * 5
+        };
+        async move { app.try_book(room, &at(start), &at(start + 30)).await }
+    }));
+    let series = crate::series::try_series(
+        &app,
+        json!({"roomId": room, "start": at(600), "end": at(660),
+               "recurrence": {"frequency": "DAILY", "count": 10}}),
+    );
+    let (singles, series) = futures_util::future::join(singles, series).await;
+    let singles_won = singles
+        .iter()
+        .filter(|b| b["data"]["bookRoom"].is_object())
+        .count();
+    for b in singles
+        .iter()
+        .filter(|b| !b["data"]["bookRoom"].is_object())
+    {
+        assert_refused(b, "OVERLAP");
+    }
+    let series_won = if series["data"]["bookSeries"].is_object() {
+        10
+    } else {
+        assert_refused(&series, "SERIES_CONFLICT");
+        0
+    };
+    assert_eq!(
+        assert_no_overlap(&app, &room).await,
+        singles_won + series_won
+    );
+}

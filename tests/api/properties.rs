@@ -1,5 +1,6 @@
 //! Property test: random sequences of createRoom / bookRoom / cancelReservation /
-//! rescheduleReservation, some concurrent, run against the real schema next to a simple model.
+//! rescheduleReservation / bookSeries / cancelSeries, some concurrent, run against the real
+//! schema next to a simple model.
 //! After every step: the stored reservations are exactly the model's, no two CONFIRMED ones of
 //! a room overlap, every acknowledged change is visible, and every refusal has the code the
 //! model predicts.
@@ -41,7 +42,23 @@ enum Op {
     },
     /// Bookings sent all at once.
     Burst(Vec<(usize, i64, i64)>),
+    /// A daily series of `count` from slot `start`; SKIP or FAIL on conflicts.
+    Series {
+        room: usize,
+        start: i64,
+        len: i64,
+        count: i64,
+        skip: bool,
+    },
+    /// `cancelSeries` of the i-th series booked, from slot `from` (negative: the past).
+    CancelSeries {
+        series: usize,
+        from: Option<i64>,
+    },
 }
+
+/// Slots in a day: a daily series' occurrences are this many slots apart.
+const DAY: i64 = 96;
 
 const NAMES: [&str; 4] = ["Oak", "oak", "Elm", "Ash"];
 
@@ -55,6 +72,10 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0..12usize, proptest::option::of(-1..40i64), proptest::option::of(-1..6i64), proptest::option::of(0..4usize))
             .prop_map(|(res, start, len, room)| Op::Reschedule { res, start, len, room }),
         1 => proptest::collection::vec(book, 2..8).prop_map(Op::Burst),
+        2 => (0..4usize, 0..40i64, -1..6i64, 1..5i64, any::<bool>())
+            .prop_map(|(room, start, len, count, skip)| Op::Series { room, start, len, count, skip }),
+        1 => (0..3usize, proptest::option::of(-2..400i64))
+            .prop_map(|(series, from)| Op::CancelSeries { series, from }),
     ]
 }
 
@@ -70,7 +91,8 @@ struct Res {
 struct Model {
     rooms: Vec<(String, String)>, // (id, lowercase name)
     res: BTreeMap<String, Res>,
-    order: Vec<String>, // reservation ids in creation order
+    order: Vec<String>,                 // reservation ids in creation order
+    series: Vec<(String, Vec<String>)>, // (series id, occurrence ids)
 }
 
 impl Model {
@@ -383,6 +405,109 @@ async fn step(schema: &AppSchema, model: &mut Model, op: &Op) -> Result<(), Test
                         }
                         .predict_book(room, *s, *e);
                         prop_assert_eq!(other, alone, "{}", v);
+                    }
+                }
+            }
+        }
+        Op::Series {
+            room,
+            start,
+            len,
+            count,
+            skip,
+        } => {
+            let room = model.room_id(*room);
+            let v = run(
+                schema,
+                "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { series { id } occurrences { id start } skipped { start code conflictingReservationId } } }",
+                json!({"i": {"roomId": room, "start": fmt(t(*start)), "end": fmt(t(start + len)),
+                             "recurrence": {"frequency": "DAILY", "count": count},
+                             "onConflict": if *skip { "SKIP" } else { "FAIL" },
+                             "organizerName": "Prop", "organizerEmail": "prop@example.com"}}),
+            )
+            .await;
+            let slots: Vec<i64> = (0..*count).map(|k| start + k * DAY).collect();
+            let whole = if *len <= 0 {
+                Some("INVALID_TIME_RANGE")
+            } else if !model.rooms.iter().any(|r| r.0 == room) {
+                Some("NOT_FOUND")
+            } else {
+                None
+            };
+            if let Some(expected) = whole {
+                prop_assert_eq!(code(&v), Some(expected), "{}", v);
+                return check_state(schema, model).await;
+            }
+            let refused: Vec<i64> = slots
+                .iter()
+                .copied()
+                .filter(|s| !model.overlapping(&room, *s, s + len, None).is_empty())
+                .collect();
+            let accepted: Vec<i64> = slots
+                .iter()
+                .copied()
+                .filter(|s| !refused.contains(s))
+                .collect();
+            if accepted.is_empty() || (!refused.is_empty() && !*skip) {
+                prop_assert_eq!(code(&v), Some("SERIES_CONFLICT"), "{}", v);
+                let listed = v["errors"][0]["extensions"]["conflicts"]
+                    .as_array()
+                    .map_or(0, Vec::len);
+                prop_assert_eq!(listed, refused.len(), "{}", v);
+            } else {
+                let b = &v["data"]["bookSeries"];
+                let occurrences = b["occurrences"]
+                    .as_array()
+                    .ok_or_else(|| TestCaseError::fail(format!("{v}")))?;
+                prop_assert_eq!(occurrences.len(), accepted.len(), "{}", v);
+                let skipped = b["skipped"].as_array().map_or(0, Vec::len);
+                prop_assert_eq!(skipped, refused.len(), "{}", v);
+                for sk in b["skipped"].as_array().into_iter().flatten() {
+                    prop_assert_eq!(&sk["code"], "OVERLAP", "{}", v);
+                }
+                let mut ids = Vec::new();
+                for (o, s) in occurrences.iter().zip(&accepted) {
+                    prop_assert_eq!(&o["start"], &json!(fmt(t(*s))), "{}", v);
+                    let id = o["id"].as_str().unwrap_or_default().to_owned();
+                    model.res.insert(
+                        id.clone(),
+                        Res {
+                            room: room.clone(),
+                            start: *s,
+                            end: s + len,
+                            confirmed: true,
+                        },
+                    );
+                    model.order.push(id.clone());
+                    ids.push(id);
+                }
+                let series = b["series"]["id"].as_str().unwrap_or_default().to_owned();
+                model.series.push((series, ids));
+            }
+        }
+        Op::CancelSeries { series, from } => {
+            let (id, occurrences) = model
+                .series
+                .get(*series)
+                .cloned()
+                .unwrap_or_else(|| (uuid::Uuid::new_v4().to_string(), Vec::new()));
+            let v = run(
+                schema,
+                "mutation($id: ID!, $f: DateTime) { cancelSeries(id: $id, from: $f) { id } }",
+                json!({"id": id, "f": from.map(|f| fmt(t(f)))}),
+            )
+            .await;
+            if *series >= model.series.len() {
+                prop_assert_eq!(code(&v), Some("NOT_FOUND"), "{}", v);
+            } else {
+                prop_assert!(v["data"]["cancelSeries"].is_object(), "{}", v);
+                // Every occurrence starts in the future; a past `from` means now.
+                let from = from.unwrap_or(-1);
+                for o in occurrences {
+                    if let Some(r) = model.res.get_mut(&o) {
+                        if r.confirmed && (from < 0 || r.start >= from) {
+                            r.confirmed = false;
+                        }
                     }
                 }
             }
