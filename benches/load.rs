@@ -3,11 +3,13 @@
 //!
 //!     cargo bench --bench load                 # every workload
 //!     cargo bench --bench load -- subscribe    # some: subscribe book history list race memory
-//!                                              #       policy available
+//!                                              #       policy available series
 //!     BENCH_DATABASE=postgres://... cargo bench --bench load -- replicas
 //!
 //! Env: SUBSCRIBERS (1000), EVENTS (100), INTERVAL_MS (100), SECONDS (5), CONNS (32),
-//! PREFILL (100000), ROOMS (1000, for `available`), ROUNDS (10, for `policy`), BENCH_DATABASE (the servers' --database; default in memory).
+//! PREFILL (100000), ROOMS (1000, for `available`), ROUNDS (10 for `policy`, 6 for `series`),
+//! SERIES_PER_SEC (10, for `series`; 0: back to back), BENCH_DATABASE (the servers'
+//! --database; default in memory).
 //! `replicas` (only with a PostgreSQL BENCH_DATABASE, and not in the default set): the
 //! subscribe workload with the subscribers on one replica and the bookings made through
 //! another, so it measures delivery across replicas.
@@ -634,6 +636,142 @@ async fn subscribe_through(label: &str, booker: Arc<Server>, listener: Arc<Serve
     }
 }
 
+const SERIES: &str =
+    "mutation($i: BookSeriesInput!) { bookSeries(input: $i) { occurrences { id } } }";
+
+/// Books a series of `count` occurrences of 30 minutes from `start`; the latency in ms, or
+/// `None` if it was refused.
+async fn book_series(
+    server: &Server,
+    room: &str,
+    start: DateTime<Utc>,
+    frequency: &str,
+    count: u64,
+) -> Option<f64> {
+    let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let t0 = Instant::now();
+    let v = server
+        .gql(
+            SERIES,
+            json!({"i": {"roomId": room, "start": fmt(start), "end": fmt(start + Days::minutes(30)),
+                         "recurrence": {"frequency": frequency, "count": count},
+                         "title": "series", "organizerName": "Bench", "organizerEmail": "bench@example.com"}}),
+        )
+        .await;
+    let ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let booked = v["data"]["bookSeries"]["occurrences"]
+        .as_array()
+        .map_or(0, Vec::len);
+    (booked as u64 == count).then_some(ms)
+}
+
+/// `bookSeries` latency (52 weekly occurrences, p50 over 100 calls; 366 daily ones, over 20)
+/// and single bookings/s alone vs while series are booked alongside, alternating rounds.
+async fn bench_series() {
+    let server = Arc::new(Server::start().await);
+    let base = origin();
+    series_latency(&server, "fresh", base).await;
+    if let Ok(url) = std::env::var("BENCH_DATABASE") {
+        if url.starts_with("postgres") {
+            // A fresh database has no statistics until autovacuum's first ANALYZE, and the
+            // planner guesses a room's reservations are few; measure again as it runs later.
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("the bench database answers");
+            tokio::spawn(conn);
+            client.batch_execute("ANALYZE").await.expect("ANALYZE");
+            series_latency(&server, "after ANALYZE", base + Days::days(800)).await;
+        }
+    }
+    // Singles into 10 rooms, alone and while one client books 52-week series into 10 others,
+    // SERIES_PER_SEC of them (0: back to back); ROUNDS alternating rounds.
+    let per_sec = env_num("SERIES_PER_SEC", 10);
+    let singles = rooms_named(&server, "singles", 10).await;
+    let busy = rooms_named(&server, "series-load", 10).await;
+    let rounds = env_num("ROUNDS", 6);
+    let (mut alone, mut alongside, mut series_done) = (0.0, 0.0, 0u64);
+    let mut offset = 0;
+    let mut next_series = 0u64;
+    for _ in 0..rounds {
+        let (a, _) = book_rate(&server, &singles, offset).await;
+        offset += (a * env_num("SECONDS", 5) as f64) as u64 + 10_000;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let loader = {
+            let (server, busy, stop) = (server.clone(), busy.clone(), stop.clone());
+            let first = next_series;
+            tokio::spawn(async move {
+                let mut n = first;
+                let mut tick = (per_sec > 0)
+                    .then(|| tokio::time::interval(Duration::from_secs_f64(1.0 / per_sec as f64)));
+                while !stop.load(Ordering::Relaxed) {
+                    if let Some(t) = tick.as_mut() {
+                        t.tick().await;
+                    }
+                    let room = &busy[(n % 10) as usize];
+                    let start = base + Days::minutes(30 * (n / 10) as i64);
+                    book_series(&server, room, start, "WEEKLY", 52).await;
+                    n += 1;
+                }
+                n
+            })
+        };
+        let (b, _) = book_rate(&server, &singles, offset).await;
+        offset += (b * env_num("SECONDS", 5) as f64) as u64 + 10_000;
+        stop.store(true, Ordering::Relaxed);
+        let last = loader.await.unwrap_or(next_series);
+        series_done += last - next_series;
+        next_series = last;
+        alone += a / rounds as f64;
+        alongside += b / rounds as f64;
+    }
+    println!(
+        "series: single bookings {alone:.0}/s alone, {alongside:.0}/s while series are booked \
+         (ratio {:.3}; {series_done} series of 52 booked alongside, {:.1}/s, asked {per_sec}/s; {} conns, \
+         {rounds} alternating rounds of {} s)",
+        alongside / alone,
+        series_done as f64 / (rounds * env_num("SECONDS", 5)) as f64,
+        env_num("CONNS", 32),
+        env_num("SECONDS", 5)
+    );
+}
+
+/// Prints `bookSeries` latency: 52 weekly occurrences (100 calls into 10 rooms), 366 daily
+/// ones (20 calls, a room each), from `base`.
+async fn series_latency(server: &Server, label: &str, base: DateTime<Utc>) {
+    let weekly_rooms = rooms_named(server, &format!("weekly {label}"), 10).await;
+    let mut weekly = Vec::new();
+    for i in 0..100u64 {
+        let room = &weekly_rooms[(i % 10) as usize];
+        let start = base + Days::minutes(30 * (i / 10) as i64);
+        weekly.extend(book_series(server, room, start, "WEEKLY", 52).await);
+    }
+    weekly.sort_by(f64::total_cmp);
+    let daily_rooms = rooms_named(server, &format!("daily {label}"), 20).await;
+    let mut daily = Vec::new();
+    for room in daily_rooms.iter() {
+        daily.extend(book_series(server, room, base, "DAILY", 366).await);
+    }
+    daily.sort_by(f64::total_cmp);
+    println!(
+        "series ({label}): bookSeries of 52 weekly p50 {:.2} ms p99 {:.2} ms ({} of 100 \
+         booked); 366 daily p50 {:.2} ms max {:.2} ms ({} of 20 booked)",
+        percentile(&weekly, 0.5),
+        percentile(&weekly, 0.99),
+        weekly.len(),
+        percentile(&daily, 0.5),
+        percentile(&daily, 1.0),
+        daily.len()
+    );
+}
+
+async fn rooms_named(server: &Server, prefix: &str, n: usize) -> Arc<Vec<String>> {
+    let mut v = Vec::new();
+    for i in 0..n {
+        v.push(server.room(&format!("{prefix}-{i}")).await);
+    }
+    Arc::new(v)
+}
+
 fn main() {
     let wanted: Vec<String> = std::env::args()
         .skip(1)
@@ -660,6 +798,9 @@ fn main() {
         }
         if runs("available") {
             bench_available().await;
+        }
+        if runs("series") {
+            bench_series().await;
         }
         if runs("race") {
             bench_race().await;
