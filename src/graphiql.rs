@@ -58,6 +58,7 @@ const DEFAULT_QUERY: &str = r#"# Welcome to roombook. Press the run button (or C
 # Try next:
 #   mutation { createRoom(input: {name: "Blue Room", capacity: 8, timeZone: "Europe/Berlin", building: "HQ", features: ["display"], policy: {bufferMinutes: 10, maxDurationMinutes: 240, openingHours: [{weekday: MONDAY, opens: "08:00", closes: "18:00"}]}}) { id name } }
 #   { availableRooms(start: "2030-01-21T09:00:00Z", end: "2030-01-21T10:00:00Z", features: ["display"]) { name building } }
+#   mutation { bookSeries(input: {roomId: "ROOM-ID", start: "2030-01-21T09:00:00+01:00", end: "2030-01-21T09:30:00+01:00", recurrence: {frequency: WEEKLY, byWeekday: [MONDAY], count: 10}, organizerName: "Ada", organizerEmail: "ada@example.com"}) { series { id rrule } occurrences { start(timeZone: "Europe/Berlin") } skipped { start code policy } } }
 #   subscription { reservationEvents { kind at cursor reservation { id start end room { name } } } }
 #   (reconnecting? pass the last cursor you saw: reservationEvents(after: "...") misses nothing)
 
@@ -131,12 +132,22 @@ mod tests {
             .lines()
             .filter_map(|l| l.strip_prefix("#   "))
             .filter(|l| l.starts_with("mutation") || l.starts_with('{'));
+        // ROOM-ID in a suggestion is the room the first suggestion creates.
+        let mut room = String::new();
         let mut ran = 0;
         for op in suggested.chain([DEFAULT_QUERY]) {
-            let resp = schema.execute(op).await;
+            let op = op.replace("ROOM-ID", &room);
+            let resp = schema.execute(op.as_str()).await;
             assert!(resp.errors.is_empty(), "{op}: {:?}", resp.errors);
+            let data = resp.data.into_json().expect("JSON data");
+            if let Some(id) = data["createRoom"]["id"].as_str() {
+                room = id.to_owned();
+            }
+            if let Some(booked) = data["bookSeries"]["occurrences"].as_array() {
+                assert_eq!(booked.len(), 10, "{data}");
+            }
             ran += 1;
         }
-        assert_eq!(ran, 3);
+        assert_eq!(ran, 4);
     }
 }
