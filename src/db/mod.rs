@@ -34,11 +34,11 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::events::{EventKind, EventLog, PreviousSlot, ReservationEvent};
 pub use conn::Conn;
-pub use models::RoomFilter;
 use models::{
     EventLogRow, EventRow, ListFilter, NewEventRow, ReservationRow, RoomRow, RoomRulesRow,
     SeriesRow, StoredStatus, StoredUuid,
 };
+pub use models::{RoomFilter, SERIES_PROBE_SQL};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");

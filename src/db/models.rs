@@ -484,19 +484,11 @@ impl ReservationRow {
             #[diesel(sql_type = BigInt)]
             i: i64,
         }
-        let hits: Vec<Hit> = diesel::sql_query(
-            "SELECT o.i - 1 AS i \
-             FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS o(s, e, i) \
-             CROSS JOIN LATERAL ( \
-                 SELECT r.end_at FROM reservations r \
-                 WHERE r.room_id = $1 AND r.status = 'CONFIRMED' AND r.start_at < o.e \
-                 ORDER BY r.start_at DESC LIMIT 1) latest \
-             WHERE latest.end_at > o.s",
-        )
-        .bind::<Text, _>(room_id)
-        .bind::<Array<BigInt>, _>(starts)
-        .bind::<Array<BigInt>, _>(ends)
-        .load(conn)?;
+        let hits: Vec<Hit> = diesel::sql_query(SERIES_PROBE_SQL)
+            .bind::<Text, _>(room_id)
+            .bind::<Array<BigInt>, _>(starts)
+            .bind::<Array<BigInt>, _>(ends)
+            .load(conn)?;
         Ok(hits
             .into_iter()
             .filter_map(|h| usize::try_from(h.i).ok())
@@ -564,6 +556,16 @@ impl ReservationRow {
         .execute(c))
     }
 }
+
+/// `ReservationRow::conflicting_slots_pg`'s statement: `$1` the room, `$2`/`$3` the slots'
+/// starts and ends; the 0-based indices of the slots something overlaps.
+pub const SERIES_PROBE_SQL: &str = "SELECT o.i - 1 AS i \
+     FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS o(s, e, i) \
+     CROSS JOIN LATERAL ( \
+         SELECT r.end_at FROM reservations r \
+         WHERE r.room_id = $1 AND r.status = 'CONFIRMED' AND r.start_at < o.e \
+         ORDER BY r.start_at DESC LIMIT 1) latest \
+     WHERE latest.end_at > o.s";
 
 /// A row of `series`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

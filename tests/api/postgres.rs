@@ -235,3 +235,49 @@ async fn while_the_database_is_away_requests_fail_promptly_and_it_recovers_by_it
     // The subscriber, connected throughout, gets the booking made after the outage.
     assert_eq!(ws.event("1").await["reservation"]["id"], id.as_str());
 }
+
+/// A series' occurrences are probed in one statement on PostgreSQL, still one ordered index
+/// probe per occurrence (stopping at the first row), never a scan of the room's calendar.
+#[tokio::test]
+#[ignore = "PostgreSQL only: scripts/test.sh runs it"]
+async fn a_series_probes_each_occurrence_through_the_index() {
+    let app = spawn_app().await;
+    let mut rooms = Vec::new();
+    for r in 0..10 {
+        let room = app.create_room(&format!("History {r}"), 4).await;
+        let body = crate::series::try_series(
+            &app,
+            json!({"roomId": room, "start": at(0), "end": at(30),
+                   "recurrence": {"frequency": "DAILY", "count": 100}}),
+        )
+        .await;
+        assert!(body["data"]["bookSeries"].is_object(), "{body}");
+        rooms.push(room);
+    }
+    let client = raw(&app.database).await;
+    client.batch_execute("ANALYZE").await.unwrap();
+    let base_us = base().timestamp_micros();
+    let day = 86_400_000_000i64;
+    let starts: Vec<i64> = (0..52)
+        .map(|w| base_us + 3_600_000_000 + w * 7 * day)
+        .collect();
+    let ends: Vec<i64> = starts.iter().map(|s| s + 1_800_000_000).collect();
+    let plan: Vec<String> = client
+        .query(
+            &format!(
+                "EXPLAIN (ANALYZE, COSTS OFF) {}",
+                roombook::db::SERIES_PROBE_SQL
+            ),
+            &[&rooms[3], &starts, &ends],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("Index Scan Backward"), "{plan}");
+    assert!(plan.contains("loops=52"), "{plan}");
+    assert!(!plan.contains("Seq Scan on reservations"), "{plan}");
+    assert!(!plan.contains("Sort"), "{plan}");
+}

@@ -36,6 +36,18 @@ fn booked(body: &Value) -> &Value {
     b
 }
 
+/// The booked series' id and its occurrences' ids, in start order.
+fn series_and_occurrences(body: &Value) -> (String, Vec<String>) {
+    let b = booked(body);
+    let ids = b["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+    (b["series"]["id"].as_str().unwrap().to_owned(), ids)
+}
+
 fn starts(body: &Value) -> Vec<String> {
     booked(body)["occurrences"]
         .as_array()
@@ -539,14 +551,7 @@ async fn an_occurrence_cancelled_or_moved_alone_stays_in_its_series() {
         json!({"roomId": room, "start": at(0), "end": at(15), "recurrence": {"frequency": "DAILY", "count": 5}}),
     )
     .await;
-    let b = booked(&body);
-    let series = b["series"]["id"].as_str().unwrap().to_owned();
-    let ids: Vec<String> = b["occurrences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["id"].as_str().unwrap().to_owned())
-        .collect();
+    let (series, ids) = series_and_occurrences(&body);
     assert_eq!(
         app.cancel(&ids[1]).await["data"]["cancelReservation"]["status"],
         "CANCELLED"
@@ -607,14 +612,7 @@ async fn cancel_series_cancels_the_future_ones_in_one_step_with_an_event_each() 
         json!({"roomId": room, "start": at(0), "end": at(30), "recurrence": {"frequency": "DAILY", "count": 6}}),
     )
     .await;
-    let b = booked(&body);
-    let series = b["series"]["id"].as_str().unwrap().to_owned();
-    let ids: Vec<String> = b["occurrences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|o| o["id"].as_str().unwrap().to_owned())
-        .collect();
+    let (series, ids) = series_and_occurrences(&body);
     app.cancel(&ids[4]).await;
     let mut ws = WsClient::ready(&app).await;
     ws.subscribe("1", crate::ws_client::EVENTS, json!({"room": room}))
