@@ -33,6 +33,20 @@ macro_rules! dispatch {
 }
 pub(crate) use dispatch;
 
+/// Loads the rows of `$query` as `$row`, locked for the rest of the transaction on PostgreSQL
+/// (`FOR UPDATE`); SQLite's immediate transaction already holds the whole database.
+macro_rules! load_locked {
+    ($conn:expr, $query:expr, $row:ty) => {
+        match $conn {
+            $crate::db::conn::Conn::Sqlite(c) => $query.select(<$row>::as_select()).load(*c),
+            $crate::db::conn::Conn::Pg(c) => {
+                $query.select(<$row>::as_select()).for_update().load(*c)
+            }
+        }
+    };
+}
+pub(crate) use load_locked;
+
 /// Reading a bounded number of rows: the one place the backends want different SQL.
 ///
 /// SQLite reads without `LIMIT`: diesel binds `LIMIT ?`, and SQLite re-prepares a statement

@@ -12,7 +12,7 @@ use diesel::sqlite::{Sqlite, SqliteValue};
 use std::io::Write;
 use uuid::Uuid;
 
-use super::conn::{dispatch, Conn, Fetch};
+use super::conn::{dispatch, load_locked, Conn, Fetch};
 use super::schema::{event_log, events, reservations, room_features, rooms, series};
 use crate::domain::ReservationStatus;
 
@@ -453,20 +453,15 @@ impl ReservationRow {
         room_id: &str,
         now: i64,
     ) -> QueryResult<Vec<ReservationRow>> {
-        let q = || {
+        load_locked!(
+            conn,
             reservations::table
                 .filter(reservations::room_id.eq(room_id))
                 .filter(reservations::status.eq(crate::db::CONFIRMED))
                 .filter(reservations::end_at.gt(now))
-                .order(reservations::start_at.asc())
-        };
-        match conn {
-            Conn::Sqlite(c) => q().select(ReservationRow::as_select()).load(*c),
-            Conn::Pg(c) => q()
-                .select(ReservationRow::as_select())
-                .for_update()
-                .load(*c),
-        }
+                .order(reservations::start_at.asc()),
+            ReservationRow
+        )
     }
 
     /// Which of the slots `[starts[i], ends[i])` a CONFIRMED reservation of `room_id`
@@ -523,20 +518,15 @@ impl ReservationRow {
         id: &str,
         from: i64,
     ) -> QueryResult<Vec<ReservationRow>> {
-        let q = || {
+        load_locked!(
+            conn,
             reservations::table
                 .filter(reservations::series_id.eq(id))
                 .filter(reservations::status.eq(crate::db::CONFIRMED))
                 .filter(reservations::start_at.ge(from))
-                .order((reservations::start_at.asc(), reservations::id.asc()))
-        };
-        match conn {
-            Conn::Sqlite(c) => q().select(ReservationRow::as_select()).load(*c),
-            Conn::Pg(c) => q()
-                .select(ReservationRow::as_select())
-                .for_update()
-                .load(*c),
-        }
+                .order((reservations::start_at.asc(), reservations::id.asc())),
+            ReservationRow
+        )
     }
 
     /// Sets the status and `updated_at` of the reservations `ids`.
