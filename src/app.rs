@@ -37,6 +37,7 @@ pub fn build(config: &ServeConfig) -> Result<App> {
         &config.database,
         &DbOptions {
             pool_size: config.db_pool_size,
+            clock: config.clock.clone(),
             ..DbOptions::default()
         },
     )?;

@@ -62,6 +62,9 @@ pub struct ServeConfig {
     pub ws_keepalive_ms: u64,
     #[command(flatten)]
     pub limits: Limits,
+    /// The server's clock (tests move it forward); not a flag.
+    #[arg(skip)]
+    pub clock: crate::clock::Clock,
 }
 
 /// What one client may ask of the server at once (OWASP's GraphQL cheat sheet). The defaults
@@ -117,6 +120,7 @@ impl Default for ServeConfig {
             ws_init_timeout_ms: 3_000,
             ws_keepalive_ms: 15_000,
             limits: Limits::default(),
+            clock: crate::clock::Clock::default(),
         }
     }
 }

@@ -31,6 +31,7 @@ use crate::domain::{
     OccurrenceConflict, OpeningHours, RescheduleRequest, Reservation, ReservationStatus, Room,
     RoomDetails, RoomPolicy, Series, SeriesBooking, SeriesRequest, Slot, Window,
 };
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, EventLog, PreviousSlot, ReservationEvent};
 pub use conn::Conn;
@@ -59,6 +60,8 @@ pub struct DbOptions {
     pub connect_timeout: Duration,
     /// How many events a subscriber may fall behind before it catches up from the log.
     pub event_capacity: usize,
+    /// Where every write's `now` comes from.
+    pub clock: Clock,
 }
 
 impl Default for DbOptions {
@@ -67,6 +70,7 @@ impl Default for DbOptions {
             pool_size: 4,
             connect_timeout: Duration::from_secs(3),
             event_capacity: EventLog::DEFAULT_CAPACITY,
+            clock: Clock::default(),
         }
     }
 }
@@ -90,6 +94,7 @@ enum Backend {
 struct Inner {
     backend: Backend,
     log: Arc<EventLog>,
+    clock: Clock,
 }
 
 /// The database handle: cheap to clone.
@@ -217,6 +222,7 @@ impl Db {
                     last,
                     options.event_capacity,
                 )),
+                clock: options.clock.clone(),
             }),
         })
     }
@@ -264,6 +270,7 @@ impl Db {
                     start,
                     options.event_capacity,
                 )),
+                clock: options.clock.clone(),
             }),
         };
         let _guard = runtime.enter();
@@ -291,6 +298,16 @@ impl Db {
     }
 
     /// The event log of this process: cursors, publishing, subscribing.
+    /// The server's clock: every `now` of a rule comes from it.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// Now, by the server's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
     pub fn events(&self) -> &Arc<EventLog> {
         &self.inner.log
     }
@@ -364,7 +381,7 @@ impl Db {
     {
         let inner = Arc::clone(&self.inner);
         self.interact(move |conn| {
-            let now = domain::truncate_to_micros(Utc::now());
+            let now = inner.clock.now();
             let work = |conn: &mut Conn<'_>| -> Result<(T, Vec<ReservationEvent>)> {
                 let (value, mut events) = f(conn, now)?;
                 // SQLite: the one writer holds the lock, so the next sequence number is the
@@ -375,7 +392,7 @@ impl Db {
                 };
                 // Stamped with every lock of the change held: on PostgreSQL a writer may have
                 // waited for its room since `now`, and a room's events must not go back in time.
-                let stamp = domain::truncate_to_micros(Utc::now());
+                let stamp = inner.clock.now();
                 for event in &mut events {
                     event.at = event.at.max(stamp);
                 }
@@ -820,10 +837,11 @@ impl Db {
     pub async fn reschedule(&self, id: Uuid, req: RescheduleRequest) -> Result<Reservation> {
         let req = Arc::new(req);
         let wanted = Arc::clone(&req);
+        let clock = self.inner.clock.clone();
         // Only when the database's guard refused: the slot asked for, against what is stored.
         let probe = move |conn: &mut Conn<'_>| {
             let current = reservation_from_row(find_reservation(conn, id)?)?;
-            let (room, slot) = wanted.apply(&current, Utc::now())?;
+            let (room, slot) = wanted.apply(&current, clock.now())?;
             let (start, end) = micros(slot);
             Ok(ReservationRow::conflict(
                 conn,

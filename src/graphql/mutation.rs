@@ -2,7 +2,6 @@
 //! transaction in `db`, which publishes the change once committed.
 
 use async_graphql::{Context, Object, Result, ID};
-use chrono::Utc;
 
 use super::scalars::Timestamp;
 use super::types::{
@@ -78,7 +77,7 @@ impl Mutation {
                 organizer_name: &input.organizer_name,
                 organizer_email: &input.organizer_email,
             },
-            Utc::now(),
+            data::<Db>(ctx)?.now(),
         )
         .gql()?;
         Ok(Reservation(data::<Db>(ctx)?.book(request).await.gql()?))

@@ -1,7 +1,6 @@
 //! Read-only fields.
 
 use async_graphql::{Context, Object, Result, ID};
-use chrono::Utc;
 
 use super::scalars::Timestamp;
 use super::types::{Reservation, Room, Series};
@@ -71,7 +70,8 @@ impl Query {
         room_id: Option<ID>,
         #[graphql(default_with = "Some(false)")] include_cancelled: Option<bool>,
     ) -> Result<Vec<Reservation>> {
-        let window = Window::resolve(from.map(|t| t.0), to.map(|t| t.0), Utc::now()).gql()?;
+        let now = data::<Db>(ctx)?.now();
+        let window = Window::resolve(from.map(|t| t.0), to.map(|t| t.0), now).gql()?;
         let room_id = room_id.map(|id| parse_id(&id, "room")).transpose().gql()?;
         let list = data::<Db>(ctx)?
             .reservations(
@@ -100,7 +100,7 @@ impl Query {
         let slot = Slot::new(start.0, end.0).gql()?;
         let filter = room_filter(min_capacity, building, features, false).gql()?;
         let rooms = data::<Db>(ctx)?
-            .available_rooms(slot, filter, Utc::now(), data::<ListLimit>(ctx)?.0)
+            .available_rooms(slot, filter, data::<Db>(ctx)?.now(), data::<ListLimit>(ctx)?.0)
             .await
             .gql()?;
         Ok(rooms.into_iter().map(Room).collect())

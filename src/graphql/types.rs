@@ -86,7 +86,7 @@ impl Room {
             )))
             .gql();
         }
-        let now = Utc::now();
+        let now = data::<Db>(ctx)?.now();
         let window = Window::resolve(from.map(|t| t.0), to.map(|t| t.0), now).gql()?;
         let slots = data::<Db>(ctx)?
             .free_slots(
@@ -109,7 +109,8 @@ impl Room {
         from: Option<Timestamp>,
         to: Option<Timestamp>,
     ) -> Result<Vec<TimeSlot>> {
-        let window = Window::resolve(from.map(|t| t.0), to.map(|t| t.0), Utc::now()).gql()?;
+        let now = data::<Db>(ctx)?.now();
+        let window = Window::resolve(from.map(|t| t.0), to.map(|t| t.0), now).gql()?;
         let busy = data::<Db>(ctx)?
             .busy(self.0.id, window, data::<ListLimit>(ctx)?.0)
             .await
@@ -126,7 +127,7 @@ impl Room {
         to: Option<Timestamp>,
     ) -> Result<Vec<Reservation>> {
         let window =
-            Window::resolve(from.map(|t| t.0), to.map(|t| t.0), chrono::Utc::now()).gql()?;
+            Window::resolve(from.map(|t| t.0), to.map(|t| t.0), data::<Db>(ctx)?.now()).gql()?;
         let list = data::<Db>(ctx)?
             .reservations_of(&self.0, window, data::<ListLimit>(ctx)?.0)
             .await
