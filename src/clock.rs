@@ -29,14 +29,17 @@ impl Clock {
             .unwrap_or(now)
     }
 
-    /// Moves this clock forward by `by` (tests); whoever waits in `moved` is woken.
+    /// Moves this clock forward by `by` (tests); the one waiter in `moved` is woken (or, if it
+    /// is not waiting yet, its next wait returns at once).
     pub fn advance(&self, by: Duration) {
         let micros = by.num_microseconds().unwrap_or(0).max(0);
-        self.inner.offset_micros.fetch_add(micros, Ordering::Relaxed);
-        self.inner.moved.notify_waiters();
+        self.inner
+            .offset_micros
+            .fetch_add(micros, Ordering::Relaxed);
+        self.inner.moved.notify_one();
     }
 
-    /// Resolves when the clock is moved forward.
+    /// Resolves when the clock has been moved forward (for one waiter: the release task).
     pub async fn moved(&self) {
         self.inner.moved.notified().await;
     }
@@ -52,6 +55,9 @@ mod tests {
         let copy = clock.clone();
         clock.advance(Duration::minutes(10));
         let ahead = copy.now() - Utc::now();
-        assert!(ahead > Duration::minutes(9) && ahead <= Duration::minutes(10), "{ahead}");
+        assert!(
+            ahead > Duration::minutes(9) && ahead <= Duration::minutes(10),
+            "{ahead}"
+        );
     }
 }

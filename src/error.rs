@@ -30,6 +30,15 @@ pub enum Error {
     /// The reservation is cancelled already.
     #[error("reservation {0} is already cancelled")]
     AlreadyCancelled(Uuid),
+    /// The reservation was released (nobody checked in).
+    #[error("reservation {0} was released because nobody checked in; book the slot again")]
+    AlreadyReleased(Uuid),
+    /// Check-in is not open for the reservation now.
+    #[error("{0}")]
+    CheckInClosed(String),
+    /// Check-out of a reservation that is not in progress.
+    #[error("{0}")]
+    NotInProgress(String),
     /// A room of that name exists already.
     #[error("{0}")]
     AlreadyExists(String),
@@ -76,6 +85,9 @@ impl Error {
             Error::NotFound(_) => "NOT_FOUND",
             Error::AlreadyCancelled(_) => "ALREADY_CANCELLED",
             Error::AlreadyExists(_) => "ALREADY_EXISTS",
+            Error::AlreadyReleased(_) => "ALREADY_RELEASED",
+            Error::CheckInClosed(_) => "CHECK_IN_CLOSED",
+            Error::NotInProgress(_) => "NOT_IN_PROGRESS",
             Error::PolicyViolation { .. } => "POLICY_VIOLATION",
             Error::RoomArchived(_) => "ROOM_ARCHIVED",
             Error::RoomInUse { .. } => "ROOM_IN_USE",

@@ -26,12 +26,12 @@ use diesel::sql_types::Text;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use uuid::Uuid;
 
+use crate::clock::Clock;
 use crate::domain::{
     self, buffer_violation, check_cancellable, BookingRequest, ConflictMode, Features,
     OccurrenceConflict, OpeningHours, RescheduleRequest, Reservation, ReservationStatus, Room,
     RoomDetails, RoomPolicy, Series, SeriesBooking, SeriesRequest, Slot, Window,
 };
-use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::events::{EventKind, EventLog, PreviousSlot, ReservationEvent};
 pub use conn::Conn;
@@ -45,6 +45,9 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqli
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const CONFIRMED: &str = "CONFIRMED";
 const CANCELLED: &str = "CANCELLED";
+const RELEASED: &str = "RELEASED";
+/// Every status: what `includeCancelled` lists.
+const STATUSES: [&str; 3] = [CONFIRMED, CANCELLED, RELEASED];
 /// The advisory lock replicas take while migrating, so that several can start together.
 const MIGRATION_LOCK: i64 = 0x726f_6f6d_626f_6f6b; // "roombook"
 /// How many times a write refused by the exclusion constraint is tried again after the
@@ -95,6 +98,9 @@ struct Inner {
     backend: Backend,
     log: Arc<EventLog>,
     clock: Clock,
+    /// The release task's next deadline (microseconds; `i64::MAX`: none) and its wake-up.
+    next_release: std::sync::atomic::AtomicI64,
+    release_wake: tokio::sync::Notify,
 }
 
 /// The database handle: cheap to clone.
@@ -223,6 +229,8 @@ impl Db {
                     options.event_capacity,
                 )),
                 clock: options.clock.clone(),
+                next_release: std::sync::atomic::AtomicI64::new(i64::MAX),
+                release_wake: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -271,6 +279,8 @@ impl Db {
                     options.event_capacity,
                 )),
                 clock: options.clock.clone(),
+                next_release: std::sync::atomic::AtomicI64::new(i64::MAX),
+                release_wake: tokio::sync::Notify::new(),
             }),
         };
         let _guard = runtime.enter();
@@ -807,13 +817,18 @@ impl Db {
                 created_at: at,
                 updated_at: at,
                 series_id: None,
+                checked_in_at: None,
+                released_at: None,
+                auto_release_at: release_deadline(req.slot, &rules),
             };
             guard_overlap(row.insert(conn))?;
             let reservation = reservation_from_row(row)?;
             let event = event(EventKind::Booked, &reservation, None, now);
             Ok((reservation, vec![event]))
         };
-        self.guarded(write, probe).await
+        let booked = self.guarded(write, probe).await?;
+        self.deadline_set(booked.auto_release_at);
+        Ok(booked)
     }
 
     /// Cancels reservation `id`: its slot is free again.
@@ -824,6 +839,7 @@ impl Db {
             check_cancellable(&reservation_from_row(row.clone())?, now)?;
             row.status = StoredStatus(ReservationStatus::Cancelled);
             row.updated_at = domain::to_micros(now);
+            row.auto_release_at = None;
             row.update(conn)?;
             let reservation = reservation_from_row(row)?;
             let event = event(EventKind::Cancelled, &reservation, None, now);
@@ -881,6 +897,9 @@ impl Db {
             row.start_at = start;
             row.end_at = end;
             row.updated_at = domain::to_micros(now);
+            if row.checked_in_at.is_none() {
+                row.auto_release_at = release_deadline(slot, &rules);
+            }
             guard_overlap(row.update(conn))?;
             let reservation = reservation_from_row(row)?;
             let previous = PreviousSlot {
@@ -891,7 +910,113 @@ impl Db {
             let event = event(EventKind::Rescheduled, &reservation, Some(previous), now);
             Ok((reservation, vec![event]))
         };
-        self.guarded(write, probe).await
+        let moved = self.guarded(write, probe).await?;
+        self.deadline_set(moved.auto_release_at);
+        Ok(moved)
+    }
+
+    /// Checks reservation `id` in (API.md, "Check-in and release"); checked in already: it is
+    /// returned unchanged, with no event.
+    pub async fn check_in(&self, id: Uuid) -> Result<Reservation> {
+        self.write(move |conn, now| {
+            let mut row = find_reservation_for_update(conn, id)?;
+            let rules = lock_room(conn, row.room_id.0)?;
+            let current = reservation_from_row(row.clone())?;
+            match domain::check_in(&current, rules.policy.check_in_opens_minutes, now)? {
+                domain::CheckIn::Already => Ok((current, Vec::new())),
+                domain::CheckIn::Now => {
+                    let at = domain::to_micros(now);
+                    row.checked_in_at = Some(at);
+                    row.auto_release_at = None;
+                    row.updated_at = at;
+                    row.update(conn)?;
+                    let reservation = reservation_from_row(row)?;
+                    let event = event(EventKind::CheckedIn, &reservation, None, now);
+                    Ok((reservation, vec![event]))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Ends reservation `id` now, while it is in progress: the rest of its slot is free.
+    pub async fn check_out(&self, id: Uuid) -> Result<Reservation> {
+        self.write(move |conn, now| {
+            let mut row = find_reservation_for_update(conn, id)?;
+            lock_rooms(conn, &[row.room_id.0])?;
+            domain::check_out(&reservation_from_row(row.clone())?, now)?;
+            let at = domain::to_micros(now);
+            row.end_at = at;
+            row.auto_release_at = None;
+            row.updated_at = at;
+            row.update(conn)?;
+            let reservation = reservation_from_row(row)?;
+            let event = event(EventKind::CheckedOut, &reservation, None, now);
+            Ok((reservation, vec![event]))
+        })
+        .await
+    }
+
+    /// Releases up to `limit` reservations whose check-in deadline has passed, in one
+    /// transaction: each by a conditional update, so a racing check-in, or another replica
+    /// releasing too, leaves it as that one made it, and only the writer whose update changed
+    /// the row publishes `RELEASED`. Returns how many were due (released or not).
+    pub async fn release_due(&self, limit: i64) -> Result<usize> {
+        self.write(move |conn, now| {
+            let at = domain::to_micros(now);
+            let due = ReservationRow::lock_due(conn, at, limit)?;
+            let mut rooms: Vec<Uuid> = due.iter().map(|r| r.room_id.0).collect();
+            rooms.sort();
+            rooms.dedup();
+            lock_rooms(conn, &rooms)?;
+            let mut events = Vec::new();
+            for row in &due {
+                if ReservationRow::release(conn, &row.id.0.to_string(), at)? {
+                    let released = ReservationRow {
+                        status: StoredStatus(ReservationStatus::Released),
+                        released_at: Some(at),
+                        auto_release_at: None,
+                        updated_at: at,
+                        ..row.clone()
+                    };
+                    let reservation = reservation_from_row(released)?;
+                    events.push(event(EventKind::Released, &reservation, None, now));
+                }
+            }
+            Ok((due.len(), events))
+        })
+        .await
+    }
+
+    /// The earliest check-in deadline still pending, if any; the release task sleeps until
+    /// then (or until `deadline_set` wakes it).
+    pub async fn next_release(&self) -> Result<Option<DateTime<Utc>>> {
+        let next = self
+            .interact(|conn| Ok(ReservationRow::next_release(conn)?))
+            .await?;
+        self.inner.next_release.store(
+            next.unwrap_or(i64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        next.map(instant).transpose()
+    }
+
+    /// Resolves when a write set a deadline earlier than the one the release task sleeps for.
+    pub async fn release_deadline_moved(&self) {
+        self.inner.release_wake.notified().await;
+    }
+
+    /// A write set a check-in deadline: wakes the release task if it is sooner than the one it
+    /// sleeps for.
+    fn deadline_set(&self, at: Option<DateTime<Utc>>) {
+        let Some(at) = at else { return };
+        let next = self
+            .inner
+            .next_release
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if domain::to_micros(at) < next {
+            self.inner.release_wake.notify_one();
+        }
     }
 
     /// Books every occurrence of the series `req` describes, in one transaction: each one is
@@ -900,95 +1025,107 @@ impl Db {
     /// occurrence) or, with `ConflictMode::Skip`, is reported and left out. One BOOKED event
     /// per occurrence, in start order.
     pub async fn book_series(&self, req: SeriesRequest) -> Result<SeriesBooking> {
-        self.write(move |conn, now| {
-            let room_id = req.room_id;
-            let rules = lock_room(conn, room_id)?;
-            if rules.archived {
-                return Err(Error::RoomArchived(room_id));
-            }
-            let slots = req.recurrence.expand(req.first, rules.tz)?;
-            domain::check_spacing(&slots, rules.policy.buffer_minutes)?;
-            let near = near_slots(conn, room_id, &slots, buffer_micros(&rules.policy))?;
-            let mut accepted = Vec::with_capacity(slots.len());
-            let mut refused = Vec::new();
-            for (i, &slot) in slots.iter().enumerate() {
-                let verdict = Slot::bookable(slot.start(), slot.end(), now).and_then(|_| {
-                    if near.as_ref().is_some_and(|near| !near.contains(&i)) {
-                        // Nothing within the buffer, so no overlap either: the policy decides.
-                        rules.policy.check(slot, now, rules.tz)
-                    } else {
-                        admit(conn, &rules, room_id, slot, None, now, Probe::Now)
-                    }
-                });
-                match verdict {
-                    Ok(()) => accepted.push(slot),
-                    Err(e) => match OccurrenceConflict::of(slot, &e) {
-                        Some(conflict) => refused.push(conflict),
-                        None => return Err(e),
-                    },
+        let booking = self
+            .write(move |conn, now| {
+                let room_id = req.room_id;
+                let rules = lock_room(conn, room_id)?;
+                if rules.archived {
+                    return Err(Error::RoomArchived(room_id));
                 }
-            }
-            if accepted.is_empty() || (!refused.is_empty() && req.on_conflict == ConflictMode::Fail)
-            {
-                return Err(Error::SeriesConflict {
-                    total: slots.len(),
-                    conflicts: refused,
-                });
-            }
-            let at = domain::to_micros(now);
-            let first_day =
-                domain::Weekday::of(req.first.start().with_timezone(&rules.tz).date_naive());
-            let series = SeriesRow {
-                id: StoredUuid(new_id()),
-                room_id: StoredUuid(room_id),
-                rrule: req.recurrence.rrule(first_day),
-                time_zone: rules.tz.name().to_owned(),
-                first_start: domain::to_micros(req.first.start()),
-                title: req.title.clone(),
-                organizer_name: req.organizer_name.clone(),
-                organizer_email: req.organizer_email.clone(),
-                created_at: at,
-            };
-            series.insert(conn)?;
-            let rows: Vec<ReservationRow> = accepted
-                .iter()
-                .map(|&slot| {
-                    let (start, end) = micros(slot);
-                    ReservationRow {
-                        id: StoredUuid(new_id()),
-                        room_id: StoredUuid(room_id),
-                        start_at: start,
-                        end_at: end,
-                        title: req.title.clone(),
-                        organizer_name: req.organizer_name.clone(),
-                        organizer_email: req.organizer_email.clone(),
-                        status: StoredStatus(ReservationStatus::Confirmed),
-                        created_at: at,
-                        updated_at: at,
-                        series_id: Some(series.id),
+                let slots = req.recurrence.expand(req.first, rules.tz)?;
+                domain::check_spacing(&slots, rules.policy.buffer_minutes)?;
+                let near = near_slots(conn, room_id, &slots, buffer_micros(&rules.policy))?;
+                let mut accepted = Vec::with_capacity(slots.len());
+                let mut refused = Vec::new();
+                for (i, &slot) in slots.iter().enumerate() {
+                    let verdict = Slot::bookable(slot.start(), slot.end(), now).and_then(|_| {
+                        if near.as_ref().is_some_and(|near| !near.contains(&i)) {
+                            // Nothing within the buffer, so no overlap either: the policy decides.
+                            rules.policy.check(slot, now, rules.tz)
+                        } else {
+                            admit(conn, &rules, room_id, slot, None, now, Probe::Now)
+                        }
+                    });
+                    match verdict {
+                        Ok(()) => accepted.push(slot),
+                        Err(e) => match OccurrenceConflict::of(slot, &e) {
+                            Some(conflict) => refused.push(conflict),
+                            None => return Err(e),
+                        },
                     }
-                })
-                .collect();
-            // Large series in chunks: SQLite binds at most 32,766 values per statement.
-            for chunk in rows.chunks(500) {
-                ReservationRow::insert_many(conn, chunk)?;
-            }
-            let occurrences = rows
-                .into_iter()
-                .map(reservation_from_row)
-                .collect::<Result<Vec<_>>>()?;
-            let events = occurrences
-                .iter()
-                .map(|r| event(EventKind::Booked, r, None, now))
-                .collect();
-            let booking = SeriesBooking {
-                series: series_from_row(series)?,
-                occurrences,
-                skipped: refused,
-            };
-            Ok((booking, events))
-        })
-        .await
+                }
+                if accepted.is_empty()
+                    || (!refused.is_empty() && req.on_conflict == ConflictMode::Fail)
+                {
+                    return Err(Error::SeriesConflict {
+                        total: slots.len(),
+                        conflicts: refused,
+                    });
+                }
+                let at = domain::to_micros(now);
+                let first_day =
+                    domain::Weekday::of(req.first.start().with_timezone(&rules.tz).date_naive());
+                let series = SeriesRow {
+                    id: StoredUuid(new_id()),
+                    room_id: StoredUuid(room_id),
+                    rrule: req.recurrence.rrule(first_day),
+                    time_zone: rules.tz.name().to_owned(),
+                    first_start: domain::to_micros(req.first.start()),
+                    title: req.title.clone(),
+                    organizer_name: req.organizer_name.clone(),
+                    organizer_email: req.organizer_email.clone(),
+                    created_at: at,
+                };
+                series.insert(conn)?;
+                let rows: Vec<ReservationRow> = accepted
+                    .iter()
+                    .map(|&slot| {
+                        let (start, end) = micros(slot);
+                        ReservationRow {
+                            id: StoredUuid(new_id()),
+                            room_id: StoredUuid(room_id),
+                            start_at: start,
+                            end_at: end,
+                            title: req.title.clone(),
+                            organizer_name: req.organizer_name.clone(),
+                            organizer_email: req.organizer_email.clone(),
+                            status: StoredStatus(ReservationStatus::Confirmed),
+                            created_at: at,
+                            updated_at: at,
+                            series_id: Some(series.id),
+                            checked_in_at: None,
+                            released_at: None,
+                            auto_release_at: release_deadline(slot, &rules),
+                        }
+                    })
+                    .collect();
+                // Large series in chunks: SQLite binds at most 32,766 values per statement.
+                for chunk in rows.chunks(500) {
+                    ReservationRow::insert_many(conn, chunk)?;
+                }
+                let occurrences = rows
+                    .into_iter()
+                    .map(reservation_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                let events = occurrences
+                    .iter()
+                    .map(|r| event(EventKind::Booked, r, None, now))
+                    .collect();
+                let booking = SeriesBooking {
+                    series: series_from_row(series)?,
+                    occurrences,
+                    skipped: refused,
+                };
+                Ok((booking, events))
+            })
+            .await?;
+        let first = booking
+            .occurrences
+            .iter()
+            .filter_map(|r| r.auto_release_at)
+            .min();
+        self.deadline_set(first);
+        Ok(booking)
     }
 
     /// Cancels every CONFIRMED occurrence of series `id` starting at or after `from` (now if
@@ -1060,7 +1197,7 @@ impl Db {
     ) -> Result<Vec<Reservation>> {
         self.interact(move |conn| {
             let statuses: &[&str] = if include_cancelled {
-                &[CONFIRMED, CANCELLED]
+                &STATUSES
             } else {
                 &[CONFIRMED]
             };
@@ -1274,6 +1411,11 @@ fn rules_from_row(row: RoomRulesRow) -> Result<Rules> {
             auto_release_minutes: row.auto_release_minutes,
         },
     })
+}
+
+/// When a reservation of `slot` in a room with `rules` is released unless checked in.
+fn release_deadline(slot: Slot, rules: &Rules) -> Option<i64> {
+    domain::auto_release_at(slot.start(), &rules.policy).map(domain::to_micros)
 }
 
 fn buffer_micros(policy: &RoomPolicy) -> i64 {
@@ -1612,6 +1754,9 @@ fn reservation_from_row(row: ReservationRow) -> Result<Reservation> {
         created_at: instant(row.created_at)?,
         updated_at: instant(row.updated_at)?,
         series_id: row.series_id.map(|s| s.0),
+        checked_in_at: row.checked_in_at.map(instant).transpose()?,
+        released_at: row.released_at.map(instant).transpose()?,
+        auto_release_at: row.auto_release_at.map(instant).transpose()?,
     })
 }
 

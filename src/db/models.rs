@@ -340,12 +340,16 @@ pub struct ReservationRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub series_id: Option<StoredUuid>,
+    pub checked_in_at: Option<i64>,
+    pub released_at: Option<i64>,
+    /// When it is released unless checked in; `None`: never (or no longer).
+    pub auto_release_at: Option<i64>,
 }
 
 /// Which reservations a listing wants.
 pub struct ListFilter<'a> {
     pub room_id: Option<&'a str>,
-    /// CANCELLED ones too (every reservation is CONFIRMED or CANCELLED).
+    /// CANCELLED and RELEASED ones too.
     pub include_cancelled: bool,
     pub from: i64,
     pub to: i64,
@@ -490,6 +494,54 @@ impl ReservationRow {
             .collect())
     }
 
+    /// The CONFIRMED reservations due for release at `now` (not checked in, deadline passed),
+    /// at most `limit`, by deadline; locked for the rest of the transaction on PostgreSQL.
+    pub fn lock_due(conn: &mut Conn<'_>, now: i64, limit: i64) -> QueryResult<Vec<ReservationRow>> {
+        load_locked!(
+            conn,
+            reservations::table
+                .filter(reservations::status.eq(crate::db::CONFIRMED))
+                .filter(reservations::auto_release_at.le(now))
+                .filter(reservations::checked_in_at.is_null())
+                .order(reservations::auto_release_at.asc())
+                .limit(limit),
+            ReservationRow
+        )
+    }
+
+    /// Releases reservation `id` if it is still due at `now`: CONFIRMED, not checked in,
+    /// its deadline passed. A conditional update, so a racing check-in or another replica's
+    /// release leaves it alone; whether this one changed it.
+    pub fn release(conn: &mut Conn<'_>, id: &str, now: i64) -> QueryResult<bool> {
+        let changed = dispatch!(conn, |c| diesel::update(
+            reservations::table
+                .find(id)
+                .filter(reservations::status.eq(crate::db::CONFIRMED))
+                .filter(reservations::checked_in_at.is_null())
+                .filter(reservations::auto_release_at.le(now))
+        )
+        .set((
+            reservations::status.eq(crate::db::RELEASED),
+            reservations::released_at.eq(Some(now)),
+            reservations::auto_release_at.eq(None::<i64>),
+            reservations::updated_at.eq(now),
+        ))
+        .execute(c))?;
+        Ok(changed == 1)
+    }
+
+    /// The earliest release deadline of a CONFIRMED reservation, if any: one index probe.
+    pub fn next_release(conn: &mut Conn<'_>) -> QueryResult<Option<i64>> {
+        dispatch!(conn, |c| c.first_row(
+            reservations::table
+                .filter(reservations::status.eq(crate::db::CONFIRMED))
+                .filter(reservations::auto_release_at.is_not_null())
+                .order(reservations::auto_release_at.asc())
+                .select(reservations::auto_release_at)
+        ))
+        .map(Option::flatten)
+    }
+
     /// Inserts `rows` in one statement.
     pub fn insert_many(conn: &mut Conn<'_>, rows: &[ReservationRow]) -> QueryResult<usize> {
         dispatch!(conn, |c| diesel::insert_into(reservations::table)
@@ -625,7 +677,7 @@ macro_rules! list_query {
         // The common case filters with `=`, which stays a prepared statement; a status term
         // either way keeps `start_at` a range of the index.
         if f.include_cancelled {
-            q = q.filter(reservations::status.eq_any([crate::db::CONFIRMED, crate::db::CANCELLED]));
+            q = q.filter(reservations::status.eq_any(crate::db::STATUSES));
         } else {
             q = q.filter(reservations::status.eq(crate::db::CONFIRMED));
         }

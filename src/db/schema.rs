@@ -13,6 +13,9 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         series_id -> Nullable<Text>,
+        checked_in_at -> Nullable<BigInt>,
+        released_at -> Nullable<BigInt>,
+        auto_release_at -> Nullable<BigInt>,
     }
 }
 

@@ -1,12 +1,14 @@
 //! Pure rules of booking: validated values and the checks API.md names. No I/O, no clock:
 //! every function that depends on time takes `now`.
 
+mod check_in;
 mod fields;
 mod model;
 mod room;
 mod series;
 mod slot;
 
+pub use check_in::{auto_release_at, check_in, check_out, CheckIn};
 pub use fields::{description, place, Capacity, Email, OrganizerName, RoomName, Title};
 pub use model::{Reservation, ReservationStatus, Room, RoomDetails};
 pub use room::{

@@ -76,6 +76,8 @@ impl Room {
 pub enum ReservationStatus {
     Confirmed,
     Cancelled,
+    /// Nobody checked in in time (auto-release).
+    Released,
 }
 
 impl ReservationStatus {
@@ -84,6 +86,7 @@ impl ReservationStatus {
         match self {
             ReservationStatus::Confirmed => "CONFIRMED",
             ReservationStatus::Cancelled => "CANCELLED",
+            ReservationStatus::Released => "RELEASED",
         }
     }
 
@@ -92,6 +95,7 @@ impl ReservationStatus {
         match s {
             "CONFIRMED" => Some(ReservationStatus::Confirmed),
             "CANCELLED" => Some(ReservationStatus::Cancelled),
+            "RELEASED" => Some(ReservationStatus::Released),
             _ => None,
         }
     }
@@ -119,4 +123,26 @@ pub struct Reservation {
     /// The series it was booked in, if any. (Absent from events logged before series.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series_id: Option<Uuid>,
+    /// When it was checked in (`checkIn`).
+    #[serde(
+        default,
+        with = "chrono::serde::ts_microseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub checked_in_at: Option<DateTime<Utc>>,
+    /// When it was released for want of a check-in.
+    #[serde(
+        default,
+        with = "chrono::serde::ts_microseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub released_at: Option<DateTime<Utc>>,
+    /// While CONFIRMED and not checked in: when it is released unless checked in (its room
+    /// required check-in when it was booked or moved there). `None`: never.
+    #[serde(
+        default,
+        with = "chrono::serde::ts_microseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auto_release_at: Option<DateTime<Utc>>,
 }

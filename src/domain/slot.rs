@@ -122,9 +122,7 @@ impl RescheduleRequest {
     /// The room and slot `current` moves to, if every booking rule allows it at `now`.
     /// Whether the new slot is free is the storage's check, which ignores `current` itself.
     pub fn apply(&self, current: &Reservation, now: DateTime<Utc>) -> Result<(Uuid, Slot)> {
-        if current.status == ReservationStatus::Cancelled {
-            return Err(Error::AlreadyCancelled(current.id));
-        }
+        refuse_unless_confirmed(current)?;
         if current.end <= now {
             return Err(Error::InPast(format!(
                 "reservation {} already ended at {}; it can no longer be changed",
@@ -143,9 +141,7 @@ impl RescheduleRequest {
 
 /// Checks that `reservation` may be cancelled at `now`.
 pub fn check_cancellable(reservation: &Reservation, now: DateTime<Utc>) -> Result<()> {
-    if reservation.status == ReservationStatus::Cancelled {
-        return Err(Error::AlreadyCancelled(reservation.id));
-    }
+    refuse_unless_confirmed(reservation)?;
     if reservation.end <= now {
         return Err(Error::InPast(format!(
             "reservation {} already ended at {}; past reservations cannot be cancelled",
@@ -154,6 +150,15 @@ pub fn check_cancellable(reservation: &Reservation, now: DateTime<Utc>) -> Resul
         )));
     }
     Ok(())
+}
+
+/// `ALREADY_CANCELLED` or `ALREADY_RELEASED` unless the reservation is CONFIRMED.
+fn refuse_unless_confirmed(reservation: &Reservation) -> Result<()> {
+    match reservation.status {
+        ReservationStatus::Confirmed => Ok(()),
+        ReservationStatus::Cancelled => Err(Error::AlreadyCancelled(reservation.id)),
+        ReservationStatus::Released => Err(Error::AlreadyReleased(reservation.id)),
+    }
 }
 
 /// The listing window `[from, to)` of `reservations` queries.
@@ -239,6 +244,9 @@ mod tests {
             created_at: t(7, 0),
             updated_at: t(7, 0),
             series_id: None,
+            checked_in_at: None,
+            released_at: None,
+            auto_release_at: None,
         }
     }
 

@@ -28,6 +28,9 @@ pub enum EventKind {
     Booked,
     Rescheduled,
     Cancelled,
+    CheckedIn,
+    CheckedOut,
+    Released,
 }
 
 /// The slot a rescheduled reservation held before.

@@ -111,6 +111,22 @@ impl Mutation {
         ))
     }
 
+    /// Checks in to a reservation: allowed while it is CONFIRMED and now is in
+    /// `[start - checkInOpensMinutes, start + autoReleaseMinutes)` if its room requires
+    /// check-in, else in `[start - checkInOpensMinutes, end)`; otherwise `CHECK_IN_CLOSED`.
+    /// Checked in already: returned unchanged.
+    async fn check_in(&self, ctx: &Context<'_>, id: ID) -> Result<Reservation> {
+        let id = parse_id(&id, "reservation").gql()?;
+        Ok(Reservation(data::<Db>(ctx)?.check_in(id).await.gql()?))
+    }
+
+    /// Ends a reservation in progress now (`start < now < end`, else `NOT_IN_PROGRESS`): its
+    /// `end` becomes now and the rest of the slot is free.
+    async fn check_out(&self, ctx: &Context<'_>, id: ID) -> Result<Reservation> {
+        let id = parse_id(&id, "reservation").gql()?;
+        Ok(Reservation(data::<Db>(ctx)?.check_out(id).await.gql()?))
+    }
+
     /// Books a recurring meeting in one transaction. `start`/`end` are the first occurrence;
     /// the others are expanded in the room's time zone (same local start, same length; a local
     /// start that does not exist is skipped, an ambiguous one takes the earlier offset). Every

@@ -100,7 +100,12 @@ impl Query {
         let slot = Slot::new(start.0, end.0).gql()?;
         let filter = room_filter(min_capacity, building, features, false).gql()?;
         let rooms = data::<Db>(ctx)?
-            .available_rooms(slot, filter, data::<Db>(ctx)?.now(), data::<ListLimit>(ctx)?.0)
+            .available_rooms(
+                slot,
+                filter,
+                data::<Db>(ctx)?.now(),
+                data::<ListLimit>(ctx)?.0,
+            )
             .await
             .gql()?;
         Ok(rooms.into_iter().map(Room).collect())

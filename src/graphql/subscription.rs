@@ -182,6 +182,12 @@ pub enum ReservationEventKind {
     Booked,
     Rescheduled,
     Cancelled,
+    /// Someone checked in (`checkIn`).
+    CheckedIn,
+    /// The meeting ended early (`checkOut`): `end` is when.
+    CheckedOut,
+    /// Nobody checked in in time: the slot is free again.
+    Released,
 }
 
 /// One committed change to a reservation.
@@ -194,6 +200,9 @@ impl ReservationEvent {
             EventKind::Booked => ReservationEventKind::Booked,
             EventKind::Rescheduled => ReservationEventKind::Rescheduled,
             EventKind::Cancelled => ReservationEventKind::Cancelled,
+            EventKind::CheckedIn => ReservationEventKind::CheckedIn,
+            EventKind::CheckedOut => ReservationEventKind::CheckedOut,
+            EventKind::Released => ReservationEventKind::Released,
         }
     }
 

@@ -144,6 +144,8 @@ pub enum ReservationStatus {
     Confirmed,
     /// Cancelled: blocks nothing.
     Cancelled,
+    /// Released because nobody checked in in time: blocks nothing.
+    Released,
 }
 
 impl From<domain::ReservationStatus> for ReservationStatus {
@@ -151,6 +153,7 @@ impl From<domain::ReservationStatus> for ReservationStatus {
         match s {
             domain::ReservationStatus::Confirmed => ReservationStatus::Confirmed,
             domain::ReservationStatus::Cancelled => ReservationStatus::Cancelled,
+            domain::ReservationStatus::Released => ReservationStatus::Released,
         }
     }
 }
@@ -201,6 +204,16 @@ impl Reservation {
 
     async fn updated_at(&self) -> Timestamp {
         Timestamp(self.0.updated_at)
+    }
+
+    /// When it was checked in (`checkIn`).
+    async fn checked_in_at(&self) -> Option<Timestamp> {
+        self.0.checked_in_at.map(Timestamp)
+    }
+
+    /// When it was released because nobody checked in in time.
+    async fn released_at(&self) -> Option<Timestamp> {
+        self.0.released_at.map(Timestamp)
     }
 
     /// The series this reservation was booked in (`bookSeries`), if any. Cancelled or moved

@@ -1,5 +1,5 @@
 //! Background work owned by the app, started by `app::build`: keeping the event log to its
-//! retention, off the request path.
+//! retention, off the request path, and releasing reservations nobody checked in to.
 
 use std::time::Duration;
 
@@ -8,6 +8,46 @@ use crate::db::Db;
 /// Starts the background jobs over `db`; they run until the runtime stops.
 pub fn spawn(db: &Db, event_retention: u64) {
     tokio::spawn(prune_events(db.clone(), event_retention));
+    tokio::spawn(release_no_shows(db.clone()));
+}
+
+/// Releases reservations whose check-in deadline has passed (API.md, "Check-in and
+/// release"): everything overdue at once (so also what fell due while the server was down),
+/// then sleeps until the next deadline, one index probe away, or until a write sets a sooner
+/// one (`Db::release_deadline_moved`) or the clock is moved (tests). It never scans the table
+/// on a timer; at most every 30 s it looks again, for deadlines set through another replica.
+async fn release_no_shows(db: Db) {
+    const BATCH: i64 = 500;
+    const LOOK_AGAIN: Duration = Duration::from_secs(30);
+    loop {
+        loop {
+            match db.release_due(BATCH).await {
+                Ok(due) if due as i64 == BATCH => tokio::task::yield_now().await,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = ?e, "cannot release overdue reservations; trying again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    break;
+                }
+            }
+        }
+        let wait = match db.next_release().await {
+            Ok(Some(at)) => (at - db.now()).to_std().unwrap_or_default().min(LOOK_AGAIN),
+            Ok(None) => LOOK_AGAIN,
+            Err(e) => {
+                tracing::warn!(error = ?e, "cannot read the next check-in deadline");
+                Duration::from_secs(1)
+            }
+        };
+        // A deadline just passing between the two reads is released on the next turn; the
+        // floor keeps such a turn from spinning.
+        let wait = wait.max(Duration::from_millis(5));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = db.release_deadline_moved() => {}
+            _ = db.clock().moved() => {}
+        }
+    }
 }
 
 /// Keeps the event log to its retention, off the request path: after every tenth of the
