@@ -3,13 +3,13 @@
 //!
 //!     cargo bench --bench load                 # every workload
 //!     cargo bench --bench load -- subscribe    # some: subscribe book history list race memory
-//!                                              #       policy available series
+//!                                              #       policy available series release
 //!     BENCH_DATABASE=postgres://... cargo bench --bench load -- replicas
 //!
 //! Env: SUBSCRIBERS (1000), EVENTS (100), INTERVAL_MS (100), SECONDS (5), CONNS (32),
 //! PREFILL (100000), ROOMS (1000, for `available`), ROUNDS (10 for `policy`, 6 for `series`),
-//! SERIES_PER_SEC (10, for `series`; 0: back to back), BENCH_DATABASE (the servers'
-//! --database; default in memory).
+//! SERIES_PER_SEC (10, for `series`; 0: back to back), RELEASES (1000, for `release`),
+//! BENCH_DATABASE (the servers' --database; default in memory).
 //! `replicas` (only with a PostgreSQL BENCH_DATABASE, and not in the default set): the
 //! subscribe workload with the subscribers on one replica and the bookings made through
 //! another, so it measures delivery across replicas.
@@ -772,6 +772,149 @@ async fn rooms_named(server: &Server, prefix: &str, n: usize) -> Arc<Vec<String>
     Arc::new(v)
 }
 
+/// Seconds of CPU (user + system) the server process has used.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name's closing parenthesis: fields 3.. ; utime and stime are 14, 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i).and_then(|v| v.parse::<f64>().ok()))
+        .sum();
+    ticks / 100.0 // USER_HZ
+}
+
+/// Auto-release with PREFILL (100,000) future reservations in check-in rooms: the server's
+/// CPU while nothing falls due, then RELEASES (1,000) no-shows whose deadlines fall within
+/// ten seconds of each other, timed from each deadline to its RELEASED event.
+async fn bench_release() {
+    let server = Arc::new(Server::start().await);
+    let prefill = env_num("PREFILL", 100_000);
+    let releases = env_num("RELEASES", 1_000) as usize;
+    let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut rooms = Vec::new();
+    for i in 0..100 {
+        let v = server
+            .gql(
+                "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
+                json!({"i": {"name": format!("checkin-{i}"), "capacity": 8,
+                             "policy": {"checkInRequired": true, "autoReleaseMinutes": 1}}}),
+            )
+            .await;
+        rooms.push(
+            v["data"]["createRoom"]["id"]
+                .as_str()
+                .expect("room")
+                .to_owned(),
+        );
+    }
+    let rooms = Arc::new(rooms);
+    // The prefill starts a week ahead, so none of it falls due during the bench.
+    let far = origin() + Days::days(7);
+    let next = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let (server, rooms, next) = (server.clone(), rooms.clone(), next.clone());
+            tokio::spawn(async move {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= prefill {
+                        break;
+                    }
+                    let room = &rooms[(n % 100) as usize];
+                    let start = far + Days::minutes(30 * (n / 100) as i64);
+                    server.book(room, start, 30, "future").await;
+                }
+            })
+        })
+        .collect();
+    futures_util::future::join_all(tasks).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = server.child.id();
+    let (cpu0, t0) = (cpu_seconds(pid), Instant::now());
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let idle = (cpu_seconds(pid) - cpu0) / t0.elapsed().as_secs_f64() * 100.0;
+
+    // A subscriber for the RELEASED events, then the no-shows: starts 5-15 s from now, each
+    // room's a second apart.
+    let url = format!("{}/graphql", server.base.replace("http", "ws"));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-transport-ws"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("ws");
+    ws.send(Message::text(r#"{"type":"connection_init"}"#))
+        .await
+        .unwrap();
+    ws.send(Message::text(r#"{"type":"subscribe","id":"1","payload":{"query":"subscription { reservationEvents { kind reservation { id releasedAt } } }"}}"#)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let first = Utc::now() + Days::seconds(5);
+    let mut deadlines = std::collections::HashMap::new();
+    for i in 0..releases {
+        let start = first + Days::milliseconds((10_000 * i / releases) as i64);
+        let room = &rooms[i % 100];
+        let v = server
+            .gql(
+                BOOK,
+                json!({"i": {"roomId": room, "start": fmt(start), "end": fmt(start + Days::milliseconds(900)),
+                             "organizerName": "Bench", "organizerEmail": "bench@example.com"}}),
+            )
+            .await;
+        let id = v["data"]["bookRoom"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("booking refused: {v}"))
+            .to_owned();
+        deadlines.insert(id, start + Days::minutes(1));
+    }
+    let mut delays = Vec::with_capacity(releases);
+    let mut lateness = Vec::with_capacity(releases);
+    let give_up = Instant::now() + Duration::from_secs(120);
+    while delays.len() < releases && Instant::now() < give_up {
+        let Ok(Some(Ok(Message::Text(t)))) =
+            tokio::time::timeout(Duration::from_secs(5), ws.next()).await
+        else {
+            continue;
+        };
+        let v: Value = serde_json::from_str(t.as_str()).unwrap_or(Value::Null);
+        let e = &v["payload"]["data"]["reservationEvents"];
+        if e["kind"] != "RELEASED" {
+            continue;
+        }
+        if let Some(deadline) = e["reservation"]["id"]
+            .as_str()
+            .and_then(|id| deadlines.get(id))
+        {
+            let ms = |d: Days| d.num_microseconds().unwrap_or(0) as f64 / 1e3;
+            delays.push(ms(Utc::now() - *deadline));
+            if let Some(at) = e["reservation"]["releasedAt"]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            {
+                lateness.push(ms(at.with_timezone(&Utc) - *deadline));
+            }
+        }
+    }
+    delays.sort_by(f64::total_cmp);
+    lateness.sort_by(f64::total_cmp);
+    println!(
+        "release: deadline -> releasedAt (the server's own lateness) p50 {:.1} ms p99 {:.1} ms",
+        percentile(&lateness, 0.5),
+        percentile(&lateness, 0.99)
+    );
+    println!(
+        "release: {prefill} future reservations in 100 check-in rooms: server CPU {idle:.2}% \
+         while idle (10 s), RSS {:.1} MB; {} of {releases} no-shows released, deadline -> \
+         RELEASED event p50 {:.1} ms p99 {:.1} ms max {:.1} ms",
+        server.rss_mb(),
+        delays.len(),
+        percentile(&delays, 0.5),
+        percentile(&delays, 0.99),
+        delays.last().copied().unwrap_or(f64::NAN)
+    );
+}
+
 fn main() {
     let wanted: Vec<String> = std::env::args()
         .skip(1)
@@ -801,6 +944,9 @@ fn main() {
         }
         if runs("series") {
             bench_series().await;
+        }
+        if runs("release") {
+            bench_release().await;
         }
         if runs("race") {
             bench_race().await;

@@ -534,6 +534,7 @@ impl Db {
             for mut reservation in pending {
                 reservation.status = StoredStatus(ReservationStatus::Cancelled);
                 reservation.updated_at = at;
+                reservation.auto_release_at = None;
                 reservation.update(conn)?;
                 let cancelled = reservation_from_row(reservation)?;
                 events.push(event(EventKind::Cancelled, &cancelled, None, now));
@@ -1157,6 +1158,7 @@ impl Db {
                 let row = ReservationRow {
                     status: StoredStatus(ReservationStatus::Cancelled),
                     updated_at: at,
+                    auto_release_at: None,
                     ..row
                 };
                 let reservation = reservation_from_row(row)?;

@@ -499,14 +499,27 @@ impl ReservationRow {
     pub fn lock_due(conn: &mut Conn<'_>, now: i64, limit: i64) -> QueryResult<Vec<ReservationRow>> {
         load_locked!(
             conn,
-            reservations::table
-                .filter(reservations::status.eq(crate::db::CONFIRMED))
+            Self::pending_deadlines(crate::db::CONFIRMED)
                 .filter(reservations::auto_release_at.le(now))
                 .filter(reservations::checked_in_at.is_null())
-                .order(reservations::auto_release_at.asc())
                 .limit(limit),
             ReservationRow
         )
+    }
+
+    /// The reservations with `status` (CONFIRMED) and a release deadline, by deadline: a walk
+    /// of the partial index `reservations_release_due`, which holds only those waiting for a
+    /// check-in (every change that ends the wait clears the deadline), however many other
+    /// reservations the table holds.
+    #[diesel::dsl::auto_type(no_type_alias)]
+    fn pending_deadlines<'a>(status: &'a str) -> _ {
+        reservations::table
+            // `status || ''`: a term no index can serve, so SQLite's planner (which has no
+            // statistics) walks the deadlines' index rather than all CONFIRMED reservations
+            // by status and sorting them (measured: 74 ms per release with 100,000 of them).
+            .filter(reservations::status.concat("").eq(status))
+            .filter(reservations::auto_release_at.is_not_null())
+            .order(reservations::auto_release_at.asc())
     }
 
     /// Releases reservation `id` if it is still due at `now`: CONFIRMED, not checked in,
@@ -533,11 +546,7 @@ impl ReservationRow {
     /// The earliest release deadline of a CONFIRMED reservation, if any: one index probe.
     pub fn next_release(conn: &mut Conn<'_>) -> QueryResult<Option<i64>> {
         dispatch!(conn, |c| c.first_row(
-            reservations::table
-                .filter(reservations::status.eq(crate::db::CONFIRMED))
-                .filter(reservations::auto_release_at.is_not_null())
-                .order(reservations::auto_release_at.asc())
-                .select(reservations::auto_release_at)
+            Self::pending_deadlines(crate::db::CONFIRMED).select(reservations::auto_release_at)
         ))
         .map(Option::flatten)
     }
@@ -581,7 +590,8 @@ impl ReservationRow {
         )
     }
 
-    /// Sets the status and `updated_at` of the reservations `ids`.
+    /// Sets the status and `updated_at` of the reservations `ids`; none of them waits for a
+    /// check-in any more.
     pub fn set_status(
         conn: &mut Conn<'_>,
         ids: &[String],
@@ -593,7 +603,8 @@ impl ReservationRow {
         )
         .set((
             reservations::status.eq(status),
-            reservations::updated_at.eq(updated_at)
+            reservations::updated_at.eq(updated_at),
+            reservations::auto_release_at.eq(None::<i64>),
         ))
         .execute(c))
     }
@@ -923,6 +934,28 @@ mod tests {
     fn the_buffer_check_is_the_same_index_search() {
         let q = ReservationRow::latest_starting_before("room", "CONFIRMED", 10 + 900, "").limit(1);
         assert!(plan(&q).contains("SEARCH reservations USING INDEX reservations_room_status_start"));
+    }
+
+    /// The release task's reads stay in the partial index of pending deadlines: the next
+    /// deadline is its first entry, the due ones its first range, however many future
+    /// reservations the table holds.
+    #[test]
+    fn the_release_task_reads_only_pending_deadlines() {
+        let next = ReservationRow::pending_deadlines("CONFIRMED")
+            .select(reservations::auto_release_at)
+            .limit(1);
+        let due = ReservationRow::pending_deadlines("CONFIRMED")
+            .filter(reservations::auto_release_at.le(10))
+            .filter(reservations::checked_in_at.is_null())
+            .limit(500)
+            .select(ReservationRow::as_select());
+        for plan in [plan(&next), plan(&due)] {
+            assert!(
+                plan.contains("USING INDEX reservations_release_due"),
+                "{plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        }
     }
 
     #[test]

@@ -9,6 +9,8 @@ ALTER TABLE reservations
     ADD COLUMN released_at BIGINT,
     ADD COLUMN auto_release_at BIGINT;
 
--- The release task's next deadline and its due reservations: the pending ones only.
+-- The release task's next deadline and its due reservations: the pending ones only (every
+-- change that ends a reservation's wait for check-in sets auto_release_at back to NULL; the
+-- condition names no status, so SQLite can use the index with the status as a parameter).
 CREATE INDEX reservations_release_due ON reservations (auto_release_at)
-    WHERE status = 'CONFIRMED' AND auto_release_at IS NOT NULL;
+    WHERE auto_release_at IS NOT NULL;

@@ -32,6 +32,6 @@ CREATE INDEX reservations_length ON reservations (end_at - start_at);
 CREATE INDEX reservations_series_start ON reservations (series_id, start_at)
     WHERE series_id IS NOT NULL;
 CREATE INDEX reservations_release_due ON reservations (auto_release_at)
-    WHERE status = 'CONFIRMED' AND auto_release_at IS NOT NULL;
+    WHERE auto_release_at IS NOT NULL;
 COMMIT;
 PRAGMA foreign_keys = ON;
