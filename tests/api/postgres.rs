@@ -281,3 +281,46 @@ async fn a_series_probes_each_occurrence_through_the_index() {
     assert!(!plan.contains("Seq Scan on reservations"), "{plan}");
     assert!(!plan.contains("Sort"), "{plan}");
 }
+
+/// Two replicas on one database, both of whose release tasks wake at the same deadline:
+/// every no-show is released once, with one RELEASED event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: scripts/test.sh runs it"]
+async fn two_replicas_release_each_no_show_exactly_once() {
+    let a = spawn_app().await;
+    let b = spawn_app_with(|c| roombook::config::ServeConfig {
+        database: a.database.clone(),
+        ..c
+    })
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let via = if i % 2 == 0 { &a } else { &b };
+        let room = crate::room_policies::room_with(
+            via,
+            &format!("Shared {i}"),
+            json!({"checkInRequired": true, "autoReleaseMinutes": 10}),
+            json!({}),
+        )
+        .await;
+        ids.push(via.book(&room, &at(0), &at(60)).await);
+    }
+    let mut ws = WsClient::ready(&a).await;
+    ws.subscribe("1", EVENTS, json!({})).await;
+    a.wait_for_subscribers(1).await;
+    let due = base() + chrono::Duration::minutes(10) + chrono::Duration::seconds(1);
+    for app in [&a, &b] {
+        app.db.clock().advance(due - app.db.now());
+    }
+    let mut released = std::collections::HashMap::new();
+    while released.len() < ids.len() {
+        let e = ws.event("1").await;
+        assert_eq!(e["kind"], "RELEASED", "{e}");
+        let id = e["reservation"]["id"].as_str().unwrap().to_owned();
+        assert!(released.insert(id, ()).is_none(), "released twice: {e}");
+    }
+    assert!(ws.try_recv(Duration::from_millis(700)).await.is_none());
+    for id in &ids {
+        assert!(released.contains_key(id), "{id} never released");
+    }
+}
