@@ -42,6 +42,7 @@ async fn release_no_shows(db: Db) {
         // A deadline just passing between the two reads is released on the next turn; the
         // floor keeps such a turn from spinning.
         let wait = wait.max(Duration::from_millis(5));
+        tracing::debug!(wait_ms = wait.as_millis() as u64, "release task sleeps");
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = db.release_deadline_moved() => {}
