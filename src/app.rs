@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use crate::auth::Auth;
 use crate::config::ServeConfig;
 use crate::db::{Db, DbOptions};
 use crate::error::Result;
@@ -31,8 +32,15 @@ pub struct App {
     pub ws: WsState,
 }
 
-/// Opens the database of `config` and builds the router around it.
+/// Opens the database of `config` and builds the router around it. A configuration of
+/// secured mode that cannot work is `BAD_USER_INPUT` (main checks it first, with `auth`).
 pub fn build(config: &ServeConfig) -> Result<App> {
+    let auth = config.auth.build().map_err(crate::Error::BadUserInput)?;
+    build_with(config, auth)
+}
+
+/// As `build`, with the authentication already made from `config.auth`.
+pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
     let db = Db::open(
         &config.database,
         &DbOptions {
@@ -43,18 +51,22 @@ pub fn build(config: &ServeConfig) -> Result<App> {
     )?;
     jobs::spawn(&db, config.event_retention);
     let schema = graphql::build(db.clone(), &config.limits, config.default_time_zone);
-    let ws = WsState::new(WsConfig {
-        init_timeout: Duration::from_millis(config.ws_init_timeout_ms),
-        keepalive: Duration::from_millis(config.ws_keepalive_ms.max(1)),
-        max_aliases: config.limits.max_aliases,
-        ..WsConfig::default()
-    });
+    let ws = WsState::new(
+        WsConfig {
+            init_timeout: Duration::from_millis(config.ws_init_timeout_ms),
+            keepalive: Duration::from_millis(config.ws_keepalive_ms.max(1)),
+            max_aliases: config.limits.max_aliases,
+            ..WsConfig::default()
+        },
+        auth.clone(),
+    );
     let router = http::router(AppState {
         schema,
         ws: ws.clone(),
         documents: Default::default(),
         limits: config.limits.clone(),
         db: db.clone(),
+        auth,
     });
     let router = with_request_log(router);
     Ok(App { router, db, ws })

@@ -1,6 +1,7 @@
 //! The command line: flags with environment fallbacks, and the subcommands.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -25,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the GraphQL API (the default).
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Print the schema's SDL: exactly what schema.graphql holds.
     PrintSchema,
 }
@@ -62,6 +63,8 @@ pub struct ServeConfig {
     pub ws_keepalive_ms: u64,
     #[command(flatten)]
     pub limits: Limits,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     /// The server's clock (tests move it forward); not a flag.
     #[arg(skip)]
     pub clock: crate::clock::Clock,
@@ -95,6 +98,101 @@ pub struct Limits {
     pub request_timeout_ms: u64,
 }
 
+/// Secured mode (API.md, "Identity and permissions"): giving one verification key turns it
+/// on; without one the server runs in open mode and says so at start.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// HS256 secret of at least 32 bytes; tokens signed with it are trusted.
+    #[arg(long, env = "ROOMBOOK_JWT_SECRET", hide_env_values = true, conflicts_with_all = ["jwt_public_key_file", "jwks_file"])]
+    pub jwt_secret: Option<Secret>,
+    /// PEM file of the public key tokens are signed with: RSA (RS256), EC P-256 (ES256) or
+    /// Ed25519 (EdDSA). Needs --jwt-issuer and --jwt-audience.
+    #[arg(
+        long,
+        env = "ROOMBOOK_JWT_PUBLIC_KEY_FILE",
+        conflicts_with = "jwks_file"
+    )]
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// JWKS file (`{"keys": [...]}`): a token's `kid` picks its key. Needs --jwt-issuer and
+    /// --jwt-audience.
+    #[arg(long, env = "ROOMBOOK_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+    /// The `iss` tokens must carry.
+    #[arg(long, env = "ROOMBOOK_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// The `aud` tokens must carry (one of, if a list).
+    #[arg(long, env = "ROOMBOOK_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Seconds of clock skew allowed on `exp` and `nbf`.
+    #[arg(long, env = "ROOMBOOK_JWT_LEEWAY_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub jwt_leeway_seconds: u64,
+    /// The role (in the token's `roles` claim) that makes its bearer an admin.
+    #[arg(long, env = "ROOMBOOK_ADMIN_ROLE", default_value = "roombook-admin")]
+    pub admin_role: String,
+}
+
+impl Default for AuthArgs {
+    fn default() -> Self {
+        AuthArgs {
+            jwt_secret: None,
+            jwt_public_key_file: None,
+            jwks_file: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_leeway_seconds: 60,
+            admin_role: "roombook-admin".into(),
+        }
+    }
+}
+
+impl AuthArgs {
+    /// The server's authentication: open mode without a key, else secured mode with it; or
+    /// why the flags do not make a working configuration.
+    pub fn build(&self) -> Result<crate::auth::Auth, String> {
+        use crate::auth::{read_key_file, Auth, KeyConfig};
+        if self.jwt_secret.is_none()
+            && self.jwt_public_key_file.is_none()
+            && self.jwks_file.is_none()
+        {
+            return Ok(Auth::open());
+        }
+        Auth::secured(&KeyConfig {
+            secret: self.jwt_secret.as_ref().map(|s| s.0.as_bytes().to_vec()),
+            public_key_pem: self
+                .jwt_public_key_file
+                .as_deref()
+                .map(|p| read_key_file(p, "--jwt-public-key-file"))
+                .transpose()?,
+            jwks: self
+                .jwks_file
+                .as_deref()
+                .map(|p| read_key_file(p, "--jwks-file"))
+                .transpose()?,
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            leeway_seconds: self.jwt_leeway_seconds,
+            admin_role: self.admin_role.clone(),
+        })
+    }
+}
+
+/// A secret from the command line or environment; never printed (its `Debug` is redacted).
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
@@ -120,6 +218,7 @@ impl Default for ServeConfig {
             ws_init_timeout_ms: 3_000,
             ws_keepalive_ms: 15_000,
             limits: Limits::default(),
+            auth: AuthArgs::default(),
             clock: crate::clock::Clock::default(),
         }
     }
@@ -132,6 +231,6 @@ fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {
 impl Cli {
     /// The subcommand to run, `serve` when none is named.
     pub fn into_command(self) -> Command {
-        self.command.unwrap_or(Command::Serve(self.serve))
+        self.command.unwrap_or(Command::Serve(Box::new(self.serve)))
     }
 }

@@ -69,6 +69,12 @@ pub enum Error {
         /// Every refused occurrence, in start order.
         conflicts: Vec<crate::domain::OccurrenceConflict>,
     },
+    /// No valid token where one is needed (anonymous caller), or a token that does not verify.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this (not the owner, not an admin, a claim missing).
+    #[error("{0}")]
+    Forbidden(String),
     /// Anything that is the server's fault. The detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -92,6 +98,8 @@ impl Error {
             Error::RoomArchived(_) => "ROOM_ARCHIVED",
             Error::RoomInUse { .. } => "ROOM_IN_USE",
             Error::SeriesConflict { .. } => "SERIES_CONFLICT",
+            Error::Unauthenticated(_) => "UNAUTHENTICATED",
+            Error::Forbidden(_) => "FORBIDDEN",
             Error::Internal(_) => "INTERNAL",
         }
     }

@@ -54,11 +54,14 @@ pub async fn asset(Path(file): Path<String>) -> Response {
 /// The query GraphiQL opens with: it works against an empty server.
 const DEFAULT_QUERY: &str = r#"# Welcome to roombook. Press the run button (or Ctrl-Enter).
 # The Docs pane (top left) shows every query, mutation and subscription.
+# Secured server? Put {"Authorization": "Bearer <your token>"} in the Headers tab below;
+# it is sent with every request and subscription.
 #
 # Try next:
 #   mutation { createRoom(input: {name: "Blue Room", capacity: 8, timeZone: "Europe/Berlin", building: "HQ", features: ["display"], policy: {bufferMinutes: 10, maxDurationMinutes: 240, openingHours: [{weekday: MONDAY, opens: "08:00", closes: "18:00"}]}}) { id name } }
 #   { availableRooms(start: "2030-01-21T09:00:00Z", end: "2030-01-21T10:00:00Z", features: ["display"]) { name building } }
 #   mutation { bookSeries(input: {roomId: "ROOM-ID", start: "2030-01-21T09:00:00+01:00", end: "2030-01-21T09:30:00+01:00", recurrence: {frequency: WEEKLY, byWeekday: [MONDAY], count: 10}, organizerName: "Ada", organizerEmail: "ada@example.com"}) { series { id rrule } occurrences { start(timeZone: "Europe/Berlin") } skipped { start code policy } } }
+#   { me { subject name roles isAdmin reservations { id start room { name } } } }
 #   subscription { reservationEvents { kind at cursor reservation { id start end room { name } } } }
 #   (reconnecting? pass the last cursor you saw: reservationEvents(after: "...") misses nothing)
 
@@ -104,10 +107,25 @@ const PAGE: &str = r#"<!doctype html>
   <script>
     const http = new URL('/graphql', window.location.href).href;
     const ws = http.replace(/^http/, 'ws');
-    const fetcher = GraphiQL.createFetcher({
-      url: http,
-      wsClient: graphqlWs.createClient({ url: ws, lazy: true }),
-    });
+    // The Headers tab's Authorization goes with HTTP requests (createFetcher sends the tab's
+    // headers) and, since a browser WebSocket cannot carry headers, in connection_init: one
+    // WebSocket client per Authorization value. Nothing secret is in this page.
+    const fetchers = new Map();
+    function fetcherFor(authorization) {
+      if (!fetchers.has(authorization)) {
+        const connectionParams = authorization ? { Authorization: authorization } : {};
+        fetchers.set(authorization, GraphiQL.createFetcher({
+          url: http,
+          wsClient: graphqlWs.createClient({ url: ws, lazy: true, connectionParams }),
+        }));
+      }
+      return fetchers.get(authorization);
+    }
+    const fetcher = (params, opts) => {
+      const headers = (opts && opts.headers) || {};
+      const key = Object.keys(headers).find((k) => k.toLowerCase() === 'authorization');
+      return fetcherFor(key ? String(headers[key]) : '')(params, opts);
+    };
     const params = new URLSearchParams(window.location.search);
     const props = { fetcher, defaultQuery: __DEFAULT_QUERY__, defaultEditorToolsVisibility: true };
     if (params.has('query')) props.query = params.get('query');
@@ -120,6 +138,7 @@ const PAGE: &str = r#"<!doctype html>
 #[cfg(test)]
 mod tests {
     use super::DEFAULT_QUERY;
+    use crate::auth::Principal;
 
     /// The page's default query, and the queries and mutations its comments suggest, run
     /// without an error on a fresh server (subscriptions are checked by the browser test).
@@ -137,7 +156,8 @@ mod tests {
         let mut ran = 0;
         for op in suggested.chain([DEFAULT_QUERY]) {
             let op = op.replace("ROOM-ID", &room);
-            let resp = schema.execute(op.as_str()).await;
+            let request = async_graphql::Request::new(op.as_str()).data(Principal::Open);
+            let resp = schema.execute(request).await;
             assert!(resp.errors.is_empty(), "{op}: {:?}", resp.errors);
             let data = resp.data.into_json().expect("JSON data");
             if let Some(id) = data["createRoom"]["id"].as_str() {
@@ -148,6 +168,6 @@ mod tests {
             }
             ran += 1;
         }
-        assert_eq!(ran, 4);
+        assert_eq!(ran, 5);
     }
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use tower_http::timeout::TimeoutLayer;
 
+use crate::auth::{Auth, Principal};
 use crate::config::Limits;
 use crate::db::Db;
 use crate::graphiql;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub limits: Limits,
     /// For `/readyz`.
     pub db: Db,
+    /// Who is calling (open or secured mode).
+    pub auth: Auth,
 }
 
 /// The routes of roombook over `state`.
@@ -174,6 +177,35 @@ fn batch_response(resp: BatchResponse, ty: MediaType) -> Response {
     }
 }
 
+/// The caller of a request, or the answer to an `Authorization` header that proves nobody:
+/// 401 with `WWW-Authenticate` (RFC 6750) and one `UNAUTHENTICATED` error. A bad token is
+/// never taken for anonymous. The reason is logged; the token never is.
+fn caller(state: &AppState, headers: &HeaderMap) -> Result<Principal, String> {
+    if !state.auth.is_secured() {
+        return Ok(Principal::Open);
+    }
+    let value = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| "the Authorization header is not valid text".to_owned())?,
+        ),
+    };
+    state.auth.authenticate(value).map_err(|refusal| refusal.0)
+}
+
+fn unauthorized(ty: MediaType, reason: &str) -> Response {
+    tracing::info!(%reason, "token refused");
+    let message = format!("{reason}; send `Authorization: Bearer <token>` with a valid token, or no token to act anonymously");
+    let body = json!({"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]});
+    let mut resp = body_of(&body, StatusCode::UNAUTHORIZED, ty);
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+    );
+    resp
+}
+
 fn not_acceptable() -> Response {
     (
         StatusCode::NOT_ACCEPTABLE,
@@ -189,6 +221,10 @@ async fn graphql_post(
 ) -> Response {
     let Some(ty) = negotiate(&headers) else {
         return not_acceptable();
+    };
+    let principal = match caller(&state, &headers) {
+        Ok(p) => p,
+        Err(reason) => return unauthorized(ty, &reason),
     };
     // Over the limit: 413, with a GraphQL error body a client can read like any other.
     let body = match body {
@@ -256,6 +292,7 @@ async fn graphql_post(
                     return graphql_response(refusal(message), ty);
                 }
             }
+            let mut batch = batch.data(principal);
             if let BatchRequest::Single(request) = &mut batch {
                 record_operation(request);
             }
@@ -366,7 +403,16 @@ async fn graphql_get(
     RawQuery(query): RawQuery,
 ) -> Response {
     if let Ok(upgrade) = upgrade {
-        return ws::upgrade(upgrade, state.schema.clone(), state.ws.clone());
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        return ws::upgrade(
+            upgrade,
+            state.schema.clone(),
+            state.ws.clone(),
+            authorization,
+        );
     }
     let query = query.unwrap_or_default();
     // A browser navigating here gets GraphiQL, opened on `?query=` if it names one.
@@ -375,6 +421,10 @@ async fn graphql_get(
     }
     let Some(ty) = negotiate(&headers) else {
         return not_acceptable();
+    };
+    let principal = match caller(&state, &headers) {
+        Ok(p) => p,
+        Err(reason) => return unauthorized(ty, &reason),
     };
     let mut request = match async_graphql::http::parse_query_string(&query) {
         Ok(request) => request,
@@ -400,7 +450,7 @@ async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return resp;
     }
-    graphql_response(state.schema.execute(request).await, ty)
+    graphql_response(state.schema.execute(request.data(principal)).await, ty)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! roombook: meeting-room reservations over GraphQL. See `app` for how the pieces fit.
 
 pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use roombook::auth::Auth;
 use roombook::config::{Cli, Command, ServeConfig};
 use tracing_subscriber::EnvFilter;
 
@@ -37,6 +38,14 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Serve(config) => {
+            // A secured mode that cannot work is refused before anything starts: one line, 2.
+            let auth = match config.auth.build() {
+                Ok(auth) => auth,
+                Err(message) => {
+                    eprintln!("roombook: {message}");
+                    return ExitCode::from(2);
+                }
+            };
             let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
                 && std::env::var_os("NO_COLOR").is_none();
             tracing_subscriber::fmt()
@@ -45,7 +54,7 @@ async fn main() -> ExitCode {
                     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
                 )
                 .init();
-            match serve(config).await {
+            match serve(*config, auth).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {
                     eprintln!("roombook: {message}");
@@ -56,8 +65,17 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: ServeConfig) -> Result<(), String> {
-    let app = roombook::app::build(&config).map_err(|e| match e {
+async fn serve(config: ServeConfig, auth: Auth) -> Result<(), String> {
+    if auth.is_secured() {
+        tracing::info!("secured mode: requests are authenticated by bearer tokens (JWT)");
+    } else {
+        tracing::warn!(
+            "authentication is OFF (open mode): anyone who can reach this server may create rooms \
+             and change any reservation; give --jwt-secret, --jwt-public-key-file or --jwks-file \
+             to turn secured mode on"
+        );
+    }
+    let app = roombook::app::build_with(&config, auth).map_err(|e| match e {
         roombook::Error::Internal(detail) => detail,
         other => other.to_string(),
     })?;
@@ -67,7 +85,7 @@ async fn serve(config: ServeConfig) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    tracing::info!(%addr, database = %config.database, "roombook listening; GraphiQL at http://{addr}/graphql");
+    tracing::info!(%addr, database = %roombook::db::redact(&config.database), "roombook listening; GraphiQL at http://{addr}/graphql");
     roombook::app::serve(listener, app, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;

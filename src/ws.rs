@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::{Auth, Principal};
 use crate::graphql::{count_aliases, fill_codes, is_request_error, AppSchema};
 
 /// The two subprotocols, as named in `Sec-WebSocket-Protocol`.
@@ -53,10 +54,12 @@ impl Default for WsConfig {
     }
 }
 
-/// What the WebSocket endpoint shares: the schema, limits, and shutdown.
+/// What the WebSocket endpoint shares: the schema, limits, authentication and shutdown.
 #[derive(Clone)]
 pub struct WsState {
     pub config: WsConfig,
+    /// Who connections act as (their token from `connection_init` or the upgrade request).
+    pub auth: Auth,
     /// Cancelled when the server shuts down: every connection then closes with 1001.
     pub shutdown: CancellationToken,
     /// Tracks connection tasks so shutdown can wait for them to close.
@@ -64,9 +67,10 @@ pub struct WsState {
 }
 
 impl WsState {
-    pub fn new(config: WsConfig) -> Self {
+    pub fn new(config: WsConfig, auth: Auth) -> Self {
         WsState {
             config,
+            auth,
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
         }
@@ -92,7 +96,14 @@ enum Protocol {
 }
 
 /// Upgrades to a WebSocket speaking whichever of the two protocols the client offers.
-pub fn upgrade(ws: WebSocketUpgrade, schema: AppSchema, state: WsState) -> HttpResponse {
+/// `authorization` is the upgrade request's `Authorization` header, used unless
+/// `connection_init` carries one.
+pub fn upgrade(
+    ws: WebSocketUpgrade,
+    schema: AppSchema,
+    state: WsState,
+    authorization: Option<String>,
+) -> HttpResponse {
     let ws = ws
         .protocols([TRANSPORT_WS, LEGACY_WS])
         .max_message_size(state.config.max_message_bytes)
@@ -106,7 +117,11 @@ pub fn upgrade(ws: WebSocketUpgrade, schema: AppSchema, state: WsState) -> HttpR
     ws.on_upgrade(move |mut socket| {
         tracker.track_future(async move {
             match protocol {
-                Some(protocol) => Connection::new(socket, protocol, schema, state).run().await,
+                Some(protocol) => {
+                    Connection::new(socket, protocol, schema, state, authorization)
+                        .run()
+                        .await
+                }
                 None => {
                     let reason =
                         "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws";
@@ -145,7 +160,6 @@ enum Outgoing {
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ClientMessage {
     ConnectionInit {
-        #[allow(dead_code)]
         payload: Option<Value>,
     },
     Ping {
@@ -168,17 +182,9 @@ enum ClientMessage {
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum LegacyMessage {
-    ConnectionInit {
-        #[allow(dead_code)]
-        payload: Option<Value>,
-    },
-    Start {
-        id: String,
-        payload: Box<Request>,
-    },
-    Stop {
-        id: String,
-    },
+    ConnectionInit { payload: Option<Value> },
+    Start { id: String, payload: Box<Request> },
+    Stop { id: String },
     ConnectionTerminate,
 }
 
@@ -200,16 +206,32 @@ struct Connection {
     generation: u64,
     out_tx: mpsc::Sender<Outgoing>,
     out_rx: mpsc::Receiver<Outgoing>,
+    /// The upgrade request's `Authorization`, until `connection_init` decides who this is.
+    authorization: Option<String>,
+    /// Who the operations of this connection run as (decided at `connection_init`).
+    principal: Principal,
+    /// When the connection's token expires (plus leeway): set at `connection_init`, taken
+    /// by the loop to arm its timer.
+    expires: Option<Instant>,
 }
 
 impl Connection {
-    fn new(socket: WebSocket, protocol: Protocol, schema: AppSchema, state: WsState) -> Self {
+    fn new(
+        socket: WebSocket,
+        protocol: Protocol,
+        schema: AppSchema,
+        state: WsState,
+        authorization: Option<String>,
+    ) -> Self {
         let (out_tx, out_rx) = mpsc::channel(256);
         Connection {
             socket,
             protocol,
             schema,
             state,
+            authorization,
+            principal: Principal::Anonymous,
+            expires: None,
             init_received: false,
             acked: false,
             operations: HashMap::new(),
@@ -228,9 +250,20 @@ impl Connection {
             tokio::time::interval_at(Instant::now() + keepalive_every, keepalive_every);
         let mut last_heard = Instant::now();
         let shutdown = self.state.shutdown.clone();
+        // Armed at `connection_init` when the token has an expiry.
+        let expiry = tokio::time::sleep(Duration::from_secs(u32::MAX as u64));
+        tokio::pin!(expiry);
+        let mut expiry_armed = false;
         let ending = loop {
+            if let Some(at) = self.expires.take() {
+                expiry.as_mut().reset(at);
+                expiry_armed = true;
+            }
             tokio::select! {
                 () = shutdown.cancelled() => break Some((1001, "server shutting down".to_owned())),
+                () = &mut expiry, if expiry_armed => {
+                    break Some((4403, "Forbidden: the token has expired".to_owned()));
+                }
                 () = &mut init_deadline, if !self.init_received && self.protocol == Protocol::TransportWs => {
                     break Some((4408, "Connection initialisation timeout".to_owned()));
                 }
@@ -319,11 +352,14 @@ impl Connection {
 
     async fn on_transport_message(&mut self, msg: ClientMessage) -> Flow {
         match msg {
-            ClientMessage::ConnectionInit { .. } => {
+            ClientMessage::ConnectionInit { payload } => {
                 if self.init_received {
                     return Flow::Close(4429, "Too many initialisation requests".into());
                 }
                 self.init_received = true;
+                if let Err(reason) = self.authenticate(payload.as_ref()) {
+                    return Flow::Close(4403, format!("Forbidden: {reason}"));
+                }
                 self.acked = true;
                 self.queue(text(json!({"type": "connection_ack"})));
             }
@@ -353,8 +389,13 @@ impl Connection {
 
     async fn on_legacy_message(&mut self, msg: LegacyMessage) -> Flow {
         match msg {
-            LegacyMessage::ConnectionInit { .. } => {
+            LegacyMessage::ConnectionInit { payload } => {
                 self.init_received = true;
+                if let Err(reason) = self.authenticate(payload.as_ref()) {
+                    let msg = json!({"type": "connection_error", "payload": {"message": reason}});
+                    let _ = self.socket.send(text(msg)).await;
+                    return Flow::Close(4403, format!("Forbidden: {reason}"));
+                }
                 self.acked = true;
                 self.queue(text(json!({"type": "connection_ack"})));
                 self.queue(text(json!({"type": "ka"})));
@@ -379,6 +420,31 @@ impl Connection {
             LegacyMessage::ConnectionTerminate => return Flow::Close(1000, "terminated".into()),
         }
         Flow::Continue
+    }
+
+    /// Decides who this connection is: the token in the `connection_init` payload
+    /// (`{"Authorization": "Bearer ..."}` or `{"headers": {"Authorization": ...}}`), else the
+    /// upgrade request's. A token that does not verify is refused (never taken for
+    /// anonymous); a valid one closes the connection when it expires.
+    fn authenticate(&mut self, payload: Option<&Value>) -> Result<(), String> {
+        let from_init = payload.and_then(authorization_in);
+        let value = from_init.or(self.authorization.as_deref());
+        let principal = self.state.auth.authenticate(value).map_err(|r| {
+            tracing::info!(reason = %r.0, "WebSocket token refused");
+            r.0
+        })?;
+        self.authorization = None;
+        if let Principal::Token(id) = &principal {
+            let now = chrono::Utc::now().timestamp();
+            let left = id
+                .expires_at
+                .saturating_add(self.state.auth.leeway() as i64)
+                .saturating_sub(now)
+                .max(0);
+            self.expires = Some(Instant::now() + Duration::from_secs(left as u64));
+        }
+        self.principal = principal;
+        Ok(())
     }
 
     /// Ends operation `id`, if it runs; whether it did.
@@ -423,11 +489,38 @@ impl Connection {
             protocol: self.protocol,
             out: self.out_tx.clone(),
         };
+        let request = request.data(self.principal.clone());
         let handle = self
             .tasks
             .spawn(op.run(self.schema.clone(), request, generation));
         self.operations.insert(id, (generation, handle));
     }
+}
+
+/// Nothing ran because the caller may not: no data, an `UNAUTHENTICATED` or `FORBIDDEN` error.
+fn is_auth_refusal(resp: &async_graphql::Response) -> bool {
+    resp.data == async_graphql::Value::Null
+        && resp.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| {
+                    *c == async_graphql::Value::from("UNAUTHENTICATED")
+                        || *c == async_graphql::Value::from("FORBIDDEN")
+                })
+        })
+}
+
+/// The `Authorization` value in a `connection_init` payload, at its top level or under
+/// `headers` (names ignore case, as HTTP's do).
+fn authorization_in(payload: &Value) -> Option<&str> {
+    fn find(map: &serde_json::Map<String, Value>) -> Option<&str> {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, v)| v.as_str())
+    }
+    let map = payload.as_object()?;
+    find(map).or_else(|| map.get("headers")?.as_object().and_then(find))
 }
 
 /// The refusal of an operation with `n` aliases where `max` are allowed.
@@ -448,10 +541,20 @@ impl Operation {
         let mut first = true;
         while let Some(mut resp) = stream.next().await {
             fill_codes(&mut resp);
-            let msg = if first && is_request_error(&resp) && self.protocol == Protocol::TransportWs
-            {
-                // PROTOCOL.md: errors before execution end the operation with `error`.
-                let msg = json!({"type": "error", "id": self.id, "payload": resp.errors});
+            let refused = first
+                && (is_request_error(&resp) && self.protocol == Protocol::TransportWs
+                    || is_auth_refusal(&resp));
+            let msg = if refused {
+                // PROTOCOL.md: errors before execution end the operation with `error`; so does
+                // a caller refused the subscription (API.md: anonymous sockets get an `error`).
+                let msg = match self.protocol {
+                    Protocol::TransportWs => {
+                        json!({"type": "error", "id": self.id, "payload": resp.errors})
+                    }
+                    Protocol::Legacy => {
+                        json!({"type": "error", "id": self.id, "payload": resp.errors[0]})
+                    }
+                };
                 let _ = self.out.send(Outgoing::Send(text(msg))).await;
                 let _ = self.out.send(Outgoing::Done(self.id, generation)).await;
                 return;

@@ -26,11 +26,12 @@ use diesel::sql_types::Text;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use uuid::Uuid;
 
+use crate::auth::Actor;
 use crate::clock::Clock;
 use crate::domain::{
     self, buffer_violation, check_cancellable, BookingRequest, ConflictMode, Features,
-    OccurrenceConflict, OpeningHours, RescheduleRequest, Reservation, ReservationStatus, Room,
-    RoomDetails, RoomPolicy, Series, SeriesBooking, SeriesRequest, Slot, Window,
+    OccurrenceConflict, OpeningHours, Owner, RescheduleRequest, Reservation, ReservationStatus,
+    Room, RoomDetails, RoomPolicy, Series, SeriesBooking, SeriesRequest, Slot, Window,
 };
 use crate::error::{Error, Result};
 use crate::events::{EventKind, EventLog, PreviousSlot, ReservationEvent};
@@ -654,6 +655,7 @@ impl Db {
                 conn,
                 &ListFilter {
                     room_id: Some(&room),
+                    owner: None,
                     include_cancelled: false,
                     from: domain::to_micros(window.from),
                     to: domain::to_micros(window.to),
@@ -690,6 +692,7 @@ impl Db {
                 conn,
                 &ListFilter {
                     room_id: Some(&id),
+                    owner: None,
                     include_cancelled: false,
                     from: domain::to_micros(window.from) - b,
                     to: domain::to_micros(window.to) + b,
@@ -739,7 +742,20 @@ impl Db {
         include_cancelled: bool,
         max: usize,
     ) -> Result<Vec<Reservation>> {
-        self.list(window, room_id, include_cancelled, max, true)
+        self.list(window, room_id, None, include_cancelled, max, true)
+            .await
+    }
+
+    /// The reservations `owner` booked overlapping `window`, sorted by start; only CONFIRMED
+    /// ones unless `include_cancelled`; more than `max` is refused.
+    pub async fn reservations_owned(
+        &self,
+        owner: Owner,
+        window: Window,
+        include_cancelled: bool,
+        max: usize,
+    ) -> Result<Vec<Reservation>> {
+        self.list(window, None, Some(owner), include_cancelled, max, false)
             .await
     }
 
@@ -751,13 +767,15 @@ impl Db {
         window: Window,
         max: usize,
     ) -> Result<Vec<Reservation>> {
-        self.list(window, Some(room.id), false, max, false).await
+        self.list(window, Some(room.id), None, false, max, false)
+            .await
     }
 
     async fn list(
         &self,
         window: Window,
         room_id: Option<Uuid>,
+        owner: Option<Owner>,
         include_cancelled: bool,
         max: usize,
         check_room: bool,
@@ -771,6 +789,7 @@ impl Db {
             }
             let filter = ListFilter {
                 room_id: room.as_deref(),
+                owner: owner.as_ref(),
                 include_cancelled,
                 from: domain::to_micros(window.from),
                 to: domain::to_micros(window.to),
@@ -821,6 +840,8 @@ impl Db {
                 checked_in_at: None,
                 released_at: None,
                 auto_release_at: release_deadline(req.slot, &rules),
+                owner_subject: req.owner.as_ref().map(|o| o.subject.clone()),
+                owner_issuer: req.owner.as_ref().map(|o| o.issuer.clone()),
             };
             guard_overlap(row.insert(conn))?;
             let reservation = reservation_from_row(row)?;
@@ -833,9 +854,10 @@ impl Db {
     }
 
     /// Cancels reservation `id`: its slot is free again.
-    pub async fn cancel(&self, id: Uuid) -> Result<Reservation> {
+    pub async fn cancel(&self, id: Uuid, actor: Actor) -> Result<Reservation> {
         self.write(move |conn, now| {
             let mut row = find_reservation_for_update(conn, id)?;
+            may_change(&actor, &row)?;
             lock_rooms(conn, &[row.room_id.0])?;
             check_cancellable(&reservation_from_row(row.clone())?, now)?;
             row.status = StoredStatus(ReservationStatus::Cancelled);
@@ -851,7 +873,12 @@ impl Db {
 
     /// Moves reservation `id` as `req` says, if the new slot obeys every booking rule; the
     /// reservation itself never blocks its new slot.
-    pub async fn reschedule(&self, id: Uuid, req: RescheduleRequest) -> Result<Reservation> {
+    pub async fn reschedule(
+        &self,
+        id: Uuid,
+        req: RescheduleRequest,
+        actor: Actor,
+    ) -> Result<Reservation> {
         let req = Arc::new(req);
         let wanted = Arc::clone(&req);
         let clock = self.inner.clock.clone();
@@ -870,6 +897,7 @@ impl Db {
         };
         let write = move |conn: &mut Conn<'_>, now: DateTime<Utc>| {
             let mut row = find_reservation_for_update(conn, id)?;
+            may_change(&actor, &row)?;
             let before = reservation_from_row(row.clone())?;
             let (room_id, slot) = req.apply(&before, now)?;
             let room = room_id.to_string();
@@ -918,9 +946,10 @@ impl Db {
 
     /// Checks reservation `id` in (API.md, "Check-in and release"); checked in already: it is
     /// returned unchanged, with no event.
-    pub async fn check_in(&self, id: Uuid) -> Result<Reservation> {
+    pub async fn check_in(&self, id: Uuid, actor: Actor) -> Result<Reservation> {
         self.write(move |conn, now| {
             let mut row = find_reservation_for_update(conn, id)?;
+            may_change(&actor, &row)?;
             let rules = lock_room(conn, row.room_id.0)?;
             let current = reservation_from_row(row.clone())?;
             match domain::check_in(&current, rules.policy.check_in_opens_minutes, now)? {
@@ -941,9 +970,10 @@ impl Db {
     }
 
     /// Ends reservation `id` now, while it is in progress: the rest of its slot is free.
-    pub async fn check_out(&self, id: Uuid) -> Result<Reservation> {
+    pub async fn check_out(&self, id: Uuid, actor: Actor) -> Result<Reservation> {
         self.write(move |conn, now| {
             let mut row = find_reservation_for_update(conn, id)?;
+            may_change(&actor, &row)?;
             lock_rooms(conn, &[row.room_id.0])?;
             domain::check_out(&reservation_from_row(row.clone())?, now)?;
             let at = domain::to_micros(now);
@@ -1076,6 +1106,8 @@ impl Db {
                     organizer_name: req.organizer_name.clone(),
                     organizer_email: req.organizer_email.clone(),
                     created_at: at,
+                    owner_subject: req.owner.as_ref().map(|o| o.subject.clone()),
+                    owner_issuer: req.owner.as_ref().map(|o| o.issuer.clone()),
                 };
                 series.insert(conn)?;
                 let rows: Vec<ReservationRow> = accepted
@@ -1097,6 +1129,8 @@ impl Db {
                             checked_in_at: None,
                             released_at: None,
                             auto_release_at: release_deadline(slot, &rules),
+                            owner_subject: series.owner_subject.clone(),
+                            owner_issuer: series.owner_issuer.clone(),
                         }
                     })
                     .collect();
@@ -1132,10 +1166,18 @@ impl Db {
     /// Cancels every CONFIRMED occurrence of series `id` starting at or after `from` (now if
     /// omitted or earlier: occurrences already started are kept), in one transaction, with a
     /// CANCELLED event each in start order.
-    pub async fn cancel_series(&self, id: Uuid, from: Option<DateTime<Utc>>) -> Result<Series> {
+    pub async fn cancel_series(
+        &self,
+        id: Uuid,
+        from: Option<DateTime<Utc>>,
+        actor: Actor,
+    ) -> Result<Series> {
         self.write(move |conn, now| {
             let key = id.to_string();
             let series = SeriesRow::find(conn, &key)?.ok_or_else(|| series_not_found(id))?;
+            let owner =
+                Owner::from_columns(series.owner_subject.clone(), series.owner_issuer.clone());
+            actor.may_change(owner.as_ref(), "series", id)?;
             let from = from.map_or(now, |f| f.max(now));
             let mut rows =
                 ReservationRow::lock_of_series_from(conn, &key, domain::to_micros(from))?;
@@ -1759,6 +1801,7 @@ fn reservation_from_row(row: ReservationRow) -> Result<Reservation> {
         checked_in_at: row.checked_in_at.map(instant).transpose()?,
         released_at: row.released_at.map(instant).transpose()?,
         auto_release_at: row.auto_release_at.map(instant).transpose()?,
+        owner: Owner::from_columns(row.owner_subject, row.owner_issuer),
     })
 }
 
@@ -1775,7 +1818,15 @@ fn series_from_row(row: SeriesRow) -> Result<Series> {
         organizer_name: row.organizer_name,
         organizer_email: row.organizer_email,
         created_at: instant(row.created_at)?,
+        owner: Owner::from_columns(row.owner_subject, row.owner_issuer),
     })
+}
+
+/// The ownership check (`auth`) on a reservation about to change, before any rule of the
+/// change: a caller who may not change it learns nothing more.
+fn may_change(actor: &Actor, row: &ReservationRow) -> Result<()> {
+    let owner = Owner::from_columns(row.owner_subject.clone(), row.owner_issuer.clone());
+    actor.may_change(owner.as_ref(), "reservation", row.id.0)
 }
 
 fn series_not_found(id: Uuid) -> Error {

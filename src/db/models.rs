@@ -344,11 +344,16 @@ pub struct ReservationRow {
     pub released_at: Option<i64>,
     /// When it is released unless checked in; `None`: never (or no longer).
     pub auto_release_at: Option<i64>,
+    /// Who booked it (secured mode): the token's `sub` and `iss`.
+    pub owner_subject: Option<String>,
+    pub owner_issuer: Option<String>,
 }
 
 /// Which reservations a listing wants.
 pub struct ListFilter<'a> {
     pub room_id: Option<&'a str>,
+    /// Only what this owner booked (`me { reservations }`).
+    pub owner: Option<&'a crate::domain::Owner>,
     /// CANCELLED and RELEASED ones too.
     pub include_cancelled: bool,
     pub from: i64,
@@ -638,6 +643,9 @@ pub struct SeriesRow {
     pub organizer_name: String,
     pub organizer_email: String,
     pub created_at: i64,
+    /// Who booked it (secured mode): the token's `sub` and `iss`.
+    pub owner_subject: Option<String>,
+    pub owner_issuer: Option<String>,
 }
 
 impl SeriesRow {
@@ -684,6 +692,11 @@ macro_rules! list_query {
             .order(reservations::start_at.asc());
         if let Some(room) = f.room_id {
             q = q.filter(reservations::room_id.eq(room));
+        }
+        if let Some(owner) = f.owner {
+            q = q
+                .filter(reservations::owner_issuer.eq(owner.issuer.as_str()))
+                .filter(reservations::owner_subject.eq(owner.subject.as_str()));
         }
         // The common case filters with `=`, which stays a prepared statement; a status term
         // either way keeps `start_at` a range of the index.
@@ -877,6 +890,7 @@ mod tests {
             for include_cancelled in [false, true] {
                 let f = ListFilter {
                     room_id: room,
+                    owner: None,
                     include_cancelled,
                     from: 0,
                     to: 10,

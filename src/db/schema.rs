@@ -16,6 +16,8 @@ diesel::table! {
         checked_in_at -> Nullable<BigInt>,
         released_at -> Nullable<BigInt>,
         auto_release_at -> Nullable<BigInt>,
+        owner_subject -> Nullable<Text>,
+        owner_issuer -> Nullable<Text>,
     }
 }
 
@@ -66,6 +68,8 @@ diesel::table! {
         organizer_name -> Text,
         organizer_email -> Text,
         created_at -> BigInt,
+        owner_subject -> Nullable<Text>,
+        owner_issuer -> Nullable<Text>,
     }
 }
 

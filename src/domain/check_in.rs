@@ -126,6 +126,7 @@ mod tests {
             checked_in_at: None,
             released_at: None,
             auto_release_at: required.then(|| t(10)),
+            owner: None,
         }
     }
 

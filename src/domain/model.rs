@@ -101,6 +101,24 @@ impl ReservationStatus {
     }
 }
 
+/// Who booked a reservation or series in secured mode: the `sub` and `iss` of the token.
+/// Subjects are unique only within an issuer, so both make the owner.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Owner {
+    pub subject: String,
+    pub issuer: String,
+}
+
+impl Owner {
+    /// The owner stored in two nullable columns; `None` unless both are there.
+    pub fn from_columns(subject: Option<String>, issuer: Option<String>) -> Option<Self> {
+        Some(Owner {
+            subject: subject?,
+            issuer: issuer?,
+        })
+    }
+}
+
 /// One reservation of one room for a half-open interval `[start, end)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reservation {
@@ -145,4 +163,7 @@ pub struct Reservation {
         skip_serializing_if = "Option::is_none"
     )]
     pub auto_release_at: Option<DateTime<Utc>>,
+    /// Who booked it with a token; `None`: booked in open mode (only admins change it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
 }

@@ -333,6 +333,8 @@ pub struct SeriesRequest {
     pub organizer_name: String,
     pub organizer_email: String,
     pub on_conflict: ConflictMode,
+    /// Who books it (secured mode); set by the caller after validation.
+    pub owner: Option<super::Owner>,
 }
 
 impl SeriesRequest {
@@ -357,6 +359,7 @@ impl SeriesRequest {
             organizer_name: OrganizerName::parse(organizer_name)?.into_inner(),
             organizer_email: Email::parse(organizer_email)?.into_inner(),
             on_conflict,
+            owner: None,
         })
     }
 }
@@ -407,6 +410,8 @@ pub struct Series {
     pub organizer_name: String,
     pub organizer_email: String,
     pub created_at: DateTime<Utc>,
+    /// Who booked it with a token (secured mode).
+    pub owner: Option<super::Owner>,
 }
 
 /// What `bookSeries` did.

@@ -67,6 +67,8 @@ pub struct BookingRequest {
     pub title: Option<String>,
     pub organizer_name: String,
     pub organizer_email: String,
+    /// Who books it (secured mode).
+    pub owner: Option<super::Owner>,
 }
 
 /// The raw fields of a booking, as a client sent them.
@@ -77,6 +79,7 @@ pub struct BookingInput<'a> {
     pub title: Option<&'a str>,
     pub organizer_name: &'a str,
     pub organizer_email: &'a str,
+    pub owner: Option<super::Owner>,
 }
 
 impl BookingRequest {
@@ -89,6 +92,7 @@ impl BookingRequest {
             title: Title::parse(input.title)?.into_inner(),
             organizer_name: OrganizerName::parse(input.organizer_name)?.into_inner(),
             organizer_email: Email::parse(input.organizer_email)?.into_inner(),
+            owner: input.owner,
         })
     }
 }
@@ -228,6 +232,7 @@ mod tests {
             title: Some("Standup"),
             organizer_name: "Ada",
             organizer_email: "ada@example.com",
+            owner: None,
         }
     }
 
@@ -247,6 +252,7 @@ mod tests {
             checked_in_at: None,
             released_at: None,
             auto_release_at: None,
+            owner: None,
         }
     }
 

@@ -9,6 +9,7 @@ use super::types::{
     Series, SeriesBooking, UpdateRoomInput,
 };
 use super::{data, parse_id, DefaultTimeZone, GqlResultExt};
+use crate::auth::{principal, Actor, Need};
 use crate::db::Db;
 use crate::domain::{
     self, BookingInput, BookingRequest, Capacity, Features, RescheduleRequest, RoomDetails,
@@ -23,6 +24,7 @@ pub struct Mutation;
 impl Mutation {
     /// Adds a room. Its name is trimmed and must be unique ignoring case among rooms not
     /// archived (`ALREADY_EXISTS`).
+    #[graphql(guard = "Need::Admin")]
     async fn create_room(&self, ctx: &Context<'_>, input: CreateRoomInput) -> Result<Room> {
         let default_zone = data::<DefaultTimeZone>(ctx)?.0;
         let details = new_room(input, default_zone).gql()?;
@@ -31,6 +33,7 @@ impl Mutation {
 
     /// Changes a room: omitted fields keep their value, a given `policy` replaces the whole
     /// policy. Existing reservations are never changed or refused by it.
+    #[graphql(guard = "Need::Admin")]
     async fn update_room(&self, ctx: &Context<'_>, input: UpdateRoomInput) -> Result<Room> {
         let id = parse_id(&input.id, "room").gql()?;
         let change = room_change(input).gql()?;
@@ -41,6 +44,7 @@ impl Mutation {
     /// `availableRooms`. CONFIRMED reservations that have not ended refuse it (`ROOM_IN_USE`,
     /// naming them in `extensions.reservationIds`) unless `cancelFutureReservations`, which
     /// cancels them in the same transaction. An archived room is returned unchanged.
+    #[graphql(guard = "Need::Admin")]
     async fn archive_room(
         &self,
         ctx: &Context<'_>,
@@ -58,6 +62,7 @@ impl Mutation {
 
     /// Puts an archived room back in service; `ALREADY_EXISTS` if another room has taken its
     /// name meanwhile.
+    #[graphql(guard = "Need::Admin")]
     async fn restore_room(&self, ctx: &Context<'_>, id: ID) -> Result<Room> {
         let id = parse_id(&id, "room").gql()?;
         Ok(Room(data::<Db>(ctx)?.restore_room(id).await.gql()?))
@@ -66,16 +71,24 @@ impl Mutation {
     /// Books a room for `[start, end)`. Refused with `INVALID_TIME_RANGE` unless start is
     /// before end, `IN_PAST` if it starts before now, `OVERLAP` (naming
     /// `conflictingReservationId`) if a CONFIRMED reservation of the room is in the way.
+    #[graphql(guard = "Need::Member")]
     async fn book_room(&self, ctx: &Context<'_>, input: BookRoomInput) -> Result<Reservation> {
         let room_id = parse_id(&input.room_id, "room").gql()?;
+        let organizer = principal(ctx)?
+            .organizer(
+                input.organizer_name.as_deref(),
+                input.organizer_email.as_deref(),
+            )
+            .gql()?;
         let request = BookingRequest::validate(
             BookingInput {
                 room_id,
                 start: input.start.0,
                 end: input.end.0,
                 title: input.title.as_deref(),
-                organizer_name: &input.organizer_name,
-                organizer_email: &input.organizer_email,
+                organizer_name: &organizer.name,
+                organizer_email: &organizer.email,
+                owner: organizer.owner,
             },
             data::<Db>(ctx)?.now(),
         )
@@ -85,13 +98,17 @@ impl Mutation {
 
     /// Cancels a reservation; its slot is free again. `ALREADY_CANCELLED` if it was, `IN_PAST`
     /// if it has ended.
+    #[graphql(guard = "Need::Member")]
     async fn cancel_reservation(&self, ctx: &Context<'_>, id: ID) -> Result<Reservation> {
         let id = parse_id(&id, "reservation").gql()?;
-        Ok(Reservation(data::<Db>(ctx)?.cancel(id).await.gql()?))
+        Ok(Reservation(
+            data::<Db>(ctx)?.cancel(id, actor(ctx)?).await.gql()?,
+        ))
     }
 
     /// Moves a reservation to a new start, end and/or room; omitted fields keep their value.
     /// The new slot obeys every booking rule, ignoring the reservation itself.
+    #[graphql(guard = "Need::Member")]
     async fn reschedule_reservation(
         &self,
         ctx: &Context<'_>,
@@ -107,7 +124,10 @@ impl Mutation {
             RescheduleRequest::new(input.start.map(|t| t.0), input.end.map(|t| t.0), room_id)
                 .gql()?;
         Ok(Reservation(
-            data::<Db>(ctx)?.reschedule(id, request).await.gql()?,
+            data::<Db>(ctx)?
+                .reschedule(id, request, actor(ctx)?)
+                .await
+                .gql()?,
         ))
     }
 
@@ -115,16 +135,22 @@ impl Mutation {
     /// `[start - checkInOpensMinutes, start + autoReleaseMinutes)` if its room requires
     /// check-in, else in `[start - checkInOpensMinutes, end)`; otherwise `CHECK_IN_CLOSED`.
     /// Checked in already: returned unchanged.
+    #[graphql(guard = "Need::Member")]
     async fn check_in(&self, ctx: &Context<'_>, id: ID) -> Result<Reservation> {
         let id = parse_id(&id, "reservation").gql()?;
-        Ok(Reservation(data::<Db>(ctx)?.check_in(id).await.gql()?))
+        Ok(Reservation(
+            data::<Db>(ctx)?.check_in(id, actor(ctx)?).await.gql()?,
+        ))
     }
 
     /// Ends a reservation in progress now (`start < now < end`, else `NOT_IN_PROGRESS`): its
     /// `end` becomes now and the rest of the slot is free.
+    #[graphql(guard = "Need::Member")]
     async fn check_out(&self, ctx: &Context<'_>, id: ID) -> Result<Reservation> {
         let id = parse_id(&id, "reservation").gql()?;
-        Ok(Reservation(data::<Db>(ctx)?.check_out(id).await.gql()?))
+        Ok(Reservation(
+            data::<Db>(ctx)?.check_out(id, actor(ctx)?).await.gql()?,
+        ))
     }
 
     /// Books a recurring meeting in one transaction. `start`/`end` are the first occurrence;
@@ -133,6 +159,7 @@ impl Mutation {
     /// occurrence obeys every booking rule and policy as if booked alone. A refused one makes
     /// the whole series `SERIES_CONFLICT` (`extensions.conflicts` lists each), unless
     /// `onConflict: SKIP`, which books the others and reports it in `skipped`.
+    #[graphql(guard = "Need::Member")]
     async fn book_series(
         &self,
         ctx: &Context<'_>,
@@ -140,17 +167,24 @@ impl Mutation {
     ) -> Result<SeriesBooking> {
         let room_id = parse_id(&input.room_id, "room").gql()?;
         let recurrence = input.recurrence.into_recurrence().gql()?;
-        let request = SeriesRequest::validate(
+        let organizer = principal(ctx)?
+            .organizer(
+                input.organizer_name.as_deref(),
+                input.organizer_email.as_deref(),
+            )
+            .gql()?;
+        let mut request = SeriesRequest::validate(
             room_id,
             input.start.0,
             input.end.0,
             recurrence,
             input.title.as_deref(),
-            &input.organizer_name,
-            &input.organizer_email,
+            &organizer.name,
+            &organizer.email,
             input.on_conflict.into(),
         )
         .gql()?;
+        request.owner = organizer.owner;
         Ok(SeriesBooking(
             data::<Db>(ctx)?.book_series(request).await.gql()?,
         ))
@@ -159,6 +193,7 @@ impl Mutation {
     /// Cancels every CONFIRMED occurrence of the series starting at or after `from` (default
     /// and earliest: now; occurrences already started are kept), in one transaction, with a
     /// CANCELLED event each.
+    #[graphql(guard = "Need::Member")]
     async fn cancel_series(
         &self,
         ctx: &Context<'_>,
@@ -168,11 +203,16 @@ impl Mutation {
         let id = parse_id(&id, "series").gql()?;
         Ok(Series(
             data::<Db>(ctx)?
-                .cancel_series(id, from.map(|t| t.0))
+                .cancel_series(id, from.map(|t| t.0), actor(ctx)?)
                 .await
                 .gql()?,
         ))
     }
+}
+
+/// Whose reservations the caller may change.
+fn actor(ctx: &Context<'_>) -> Result<Actor> {
+    Ok(principal(ctx)?.actor())
 }
 
 fn optional<T>(

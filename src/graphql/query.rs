@@ -3,8 +3,9 @@
 use async_graphql::{Context, Object, Result, ID};
 
 use super::scalars::Timestamp;
-use super::types::{Reservation, Room, Series};
+use super::types::{Reservation, Room, Series, Viewer};
 use super::{data, parse_id, GqlResultExt, ListLimit};
+use crate::auth::{principal, Need};
 use crate::db::{Db, RoomFilter};
 use crate::domain::{self, Slot, Window};
 use crate::error::Result as DomainResult;
@@ -44,6 +45,7 @@ impl Query {
     }
 
     /// One reservation of any status, or null if there is none with that id.
+    #[graphql(guard = "Need::Member")]
     async fn reservation(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Reservation>> {
         let id = parse_id(&id, "reservation").gql()?;
         Ok(data::<Db>(ctx)?
@@ -54,6 +56,7 @@ impl Query {
     }
 
     /// One series (`bookSeries`), or null if there is none with that id.
+    #[graphql(guard = "Need::Member")]
     async fn series(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Series>> {
         let id = parse_id(&id, "series").gql()?;
         Ok(data::<Db>(ctx)?.series(id).await.gql()?.map(Series))
@@ -62,6 +65,7 @@ impl Query {
     /// Reservations overlapping `[from, to)`, sorted by start. `from` defaults to now and `to`
     /// to `from` + 30 days; the window may span at most 366 days. Only CONFIRMED ones unless
     /// `includeCancelled`; only one room's with `roomId`.
+    #[graphql(guard = "Need::Member")]
     async fn reservations(
         &self,
         ctx: &Context<'_>,
@@ -83,6 +87,12 @@ impl Query {
             .await
             .gql()?;
         Ok(list.into_iter().map(Reservation).collect())
+    }
+
+    /// Who the caller is, in every mode: anonymous callers get no subject and no roles; in
+    /// open mode (no keys configured) everyone is an admin without a subject.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Viewer> {
+        Ok(Viewer(principal(ctx)?.clone()))
     }
 
     /// Rooms where `bookRoom` for `[start, end)` would succeed right now: nothing in the way

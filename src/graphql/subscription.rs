@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::scalars::Timestamp;
 use super::types::{room_by_id, Reservation, Room};
 use super::{data, parse_id, GqlResultExt};
+use crate::auth::Need;
 use crate::db::Db;
 use crate::error::Error;
 use crate::events::{self, decode_cursor, EventKind};
@@ -31,6 +32,7 @@ impl Subscription {
     /// the log keeps, or from another database, is `BAD_USER_INPUT`. A subscriber that falls
     /// behind catches up from the log; if the log no longer has what it missed, it gets an
     /// error saying how many events it missed (`extensions.missedEvents`), then the feed goes on.
+    #[graphql(guard = "Need::Member")]
     async fn reservation_events(
         &self,
         ctx: &Context<'_>,

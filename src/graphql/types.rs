@@ -9,6 +9,7 @@ use chrono::Utc;
 use super::loaders::{RoomLoader, SeriesLoader};
 use super::scalars::{LocalTimeScalar, Timestamp, Zoned};
 use super::{data, GqlResultExt, ListLimit};
+use crate::auth::{Need, Principal};
 use crate::db::Db;
 use crate::domain::{self, Window};
 use crate::error::Error;
@@ -120,6 +121,8 @@ impl Room {
 
     /// This room's CONFIRMED reservations overlapping `[from, to)`, sorted by start. `from`
     /// defaults to now and `to` to `from` + 30 days; the window may span at most 366 days.
+    /// Secured mode: members only (anonymous callers see `busy`).
+    #[graphql(guard = "Need::Member")]
     async fn reservations(
         &self,
         ctx: &Context<'_>,
@@ -425,10 +428,12 @@ pub struct BookSeriesInput {
     pub recurrence: RecurrenceInput,
     /// At most 200 characters.
     pub title: Option<String>,
-    /// 1-100 characters after trimming.
-    pub organizer_name: String,
-    /// At most 254 characters, shaped like an address.
-    pub organizer_email: String,
+    /// 1-100 characters after trimming. Required in open mode; in secured mode the token's
+    /// `name` is used, and a member may only repeat it (admins book on behalf of anyone).
+    pub organizer_name: Option<String>,
+    /// At most 254 characters, shaped like an address. Required in open mode; in secured mode
+    /// the token's `email` is used, and a member may only repeat it.
+    pub organizer_email: Option<String>,
     #[graphql(default_with = "ConflictMode::Fail")]
     pub on_conflict: ConflictMode,
 }
@@ -681,10 +686,12 @@ pub struct BookRoomInput {
     pub end: Timestamp,
     /// At most 200 characters.
     pub title: Option<String>,
-    /// 1-100 characters after trimming.
-    pub organizer_name: String,
-    /// At most 254 characters, shaped like an address.
-    pub organizer_email: String,
+    /// 1-100 characters after trimming. Required in open mode; in secured mode the token's
+    /// `name` is used, and a member may only repeat it (admins book on behalf of anyone).
+    pub organizer_name: Option<String>,
+    /// At most 254 characters, shaped like an address. Required in open mode; in secured mode
+    /// the token's `email` is used, and a member may only repeat it.
+    pub organizer_email: Option<String>,
 }
 
 /// A move of a reservation: omitted fields keep their value; at least one must be given.
@@ -694,4 +701,66 @@ pub struct RescheduleReservationInput {
     pub start: Option<Timestamp>,
     pub end: Option<Timestamp>,
     pub room_id: Option<ID>,
+}
+
+/// Who the caller is (`me`).
+pub struct Viewer(pub Principal);
+
+#[Object]
+impl Viewer {
+    /// The token's `sub`; null for anonymous callers and in open mode.
+    async fn subject(&self) -> Option<&str> {
+        self.0.identity().and_then(|i| i.subject.as_deref())
+    }
+
+    /// The token's `name` claim.
+    async fn name(&self) -> Option<&str> {
+        self.0.identity().and_then(|i| i.name.as_deref())
+    }
+
+    /// The token's `email` claim.
+    async fn email(&self) -> Option<&str> {
+        self.0.identity().and_then(|i| i.email.as_deref())
+    }
+
+    /// The token's `roles` claim; empty without a token.
+    async fn roles(&self) -> &[String] {
+        self.0.identity().map_or(&[], |i| i.roles.as_slice())
+    }
+
+    /// May do everything: holds the admin role, or the server runs in open mode.
+    async fn is_admin(&self) -> bool {
+        match &self.0 {
+            Principal::Open => true,
+            Principal::Anonymous => false,
+            Principal::Token(id) => id.admin,
+        }
+    }
+
+    /// The reservations the caller booked with their token (owner = its `sub` and `iss`),
+    /// overlapping `[from, to)`, sorted by start; windows as `Query.reservations`. Empty for
+    /// anonymous callers and in open mode, where nothing has an owner.
+    async fn reservations(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        #[graphql(default_with = "Some(false)")] include_cancelled: Option<bool>,
+    ) -> Result<Vec<Reservation>> {
+        let db = data::<Db>(ctx)?;
+        let window = Window::resolve(from.map(|t| t.0), to.map(|t| t.0), db.now()).gql()?;
+        let Some(owner) = self.0.identity().and_then(|i| i.owner()) else {
+            return Ok(Vec::new());
+        };
+        let list = db
+            .reservations_owned(
+                owner,
+                window,
+                include_cancelled.unwrap_or(false),
+                data::<ListLimit>(ctx)?.0,
+            )
+            .await
+            .gql()?;
+        Ok(list.into_iter().map(Reservation).collect())
+    }
 }

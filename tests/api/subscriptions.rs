@@ -239,7 +239,12 @@ async fn lagging_subscriber() -> (
     // Before the subscription: never sent to it, not even when it catches up from the log.
     book_hour(&db, room.id, 30).await;
     let mut stream = Box::pin(
-        schema.execute_stream("subscription { reservationEvents { kind reservation { start } } }"),
+        schema.execute_stream(
+            async_graphql::Request::new(
+                "subscription { reservationEvents { kind reservation { start } } }",
+            )
+            .data(roombook::auth::Principal::Open),
+        ),
     );
     // The subscription is live once its first poll has run; poll it while nothing is published.
     assert!(
@@ -270,6 +275,7 @@ async fn book_hour(db: &roombook::db::Db, room: uuid::Uuid, hour: i64) {
         title: None,
         organizer_name: "Ada".into(),
         organizer_email: "ada@example.com".into(),
+        owner: None,
     })
     .await
     .unwrap();

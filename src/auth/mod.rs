@@ -1,0 +1,359 @@
+//! Who is acting. Open mode (no key configured) lets every caller do everything; secured mode
+//! knows callers by a verified bearer token (`token`). Decisions live here and only here: the
+//! role guards the schema's fields carry ([`Need`]), the one ownership check of every change
+//! to a reservation or series ([`Actor::may_change`]), and who a booking's organizer is
+//! ([`Principal::organizer`]).
+
+mod token;
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ErrorExtensions};
+use uuid::Uuid;
+
+use crate::domain::Owner;
+use crate::error::Error;
+pub use token::{read_key_file, KeyConfig, Refusal, Verifier, MIN_SECRET_BYTES};
+
+/// What a verified token says about its bearer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// `sub`: without it the bearer may read but not book.
+    pub subject: Option<String>,
+    /// `iss` (empty when the token has none).
+    pub issuer: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+    /// Holds the admin role.
+    pub admin: bool,
+    /// `exp`, in seconds since the epoch.
+    pub expires_at: i64,
+}
+
+impl Identity {
+    /// The owner of what this bearer books; `None` without `sub`.
+    pub fn owner(&self) -> Option<Owner> {
+        Some(Owner {
+            subject: self.subject.clone()?,
+            issuer: self.issuer.clone(),
+        })
+    }
+}
+
+/// The caller of one request or WebSocket connection.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    /// Open mode: no keys configured, everyone may do everything.
+    Open,
+    /// Secured mode, no token.
+    Anonymous,
+    /// Secured mode, a verified token.
+    Token(Arc<Identity>),
+}
+
+/// What a field needs of its caller. The schema's fields carry these as guards; a field
+/// without one is open to anonymous callers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Any valid token (a member; admins too).
+    Member,
+    /// A token with the admin role.
+    Admin,
+}
+
+impl async_graphql::Guard for Need {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let field = ctx.item.node.name.node.as_str();
+        principal(ctx)?
+            .require(*self, field)
+            .map_err(|e| e.extend())
+    }
+}
+
+/// The caller of the operation `ctx` belongs to. Every request and connection gets one; its
+/// absence is a bug.
+pub fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
+    ctx.data::<Principal>()
+        .map_err(|e| Error::internal(format_args!("no principal: {}", e.message)).extend())
+}
+
+impl Principal {
+    /// Whether this caller may use a field that needs `need` (`field` names it in the refusal).
+    pub fn require(&self, need: Need, field: &str) -> Result<(), Error> {
+        match (self, need) {
+            (Principal::Open, _) => Ok(()),
+            (Principal::Anonymous, _) => Err(Error::Unauthenticated(format!(
+                "`{field}` needs a signed-in caller: send `Authorization: Bearer <token>`"
+            ))),
+            (Principal::Token(_), Need::Member) => Ok(()),
+            (Principal::Token(id), Need::Admin) if id.admin => Ok(()),
+            (Principal::Token(_), Need::Admin) => Err(Error::Forbidden(format!(
+                "`{field}` is for admins: your token does not carry the admin role"
+            ))),
+        }
+    }
+
+    /// Who acts on reservations and series: anyone's (open mode, admins) or only their own.
+    pub fn actor(&self) -> Actor {
+        match self {
+            Principal::Open => Actor::Anyone,
+            Principal::Token(id) if id.admin => Actor::Anyone,
+            Principal::Token(id) => Actor::Owner(id.owner()),
+            Principal::Anonymous => Actor::Owner(None),
+        }
+    }
+
+    /// The identity of a token caller.
+    pub fn identity(&self) -> Option<&Identity> {
+        match self {
+            Principal::Token(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The organizer and owner of a booking by this caller, from what the input gave
+    /// (`name`, `email`; validated later like any input):
+    /// - open mode: the input's, both required; no owner;
+    /// - a member: the token's `name` (else its `email`) and `email`; input that differs is
+    ///   `FORBIDDEN`, as is a token without `sub` or `email`;
+    /// - an admin: the input's (booking on behalf of anyone), else the token's.
+    pub fn organizer(&self, name: Option<&str>, email: Option<&str>) -> Result<Organizer, Error> {
+        let id = match self {
+            Principal::Open => {
+                let missing = |field: &str| {
+                    Error::BadUserInput(format!(
+                        "`{field}` is required: this server runs in open mode, where the \
+                         organizer comes from the input"
+                    ))
+                };
+                return Ok(Organizer {
+                    name: name.ok_or_else(|| missing("organizerName"))?.to_owned(),
+                    email: email.ok_or_else(|| missing("organizerEmail"))?.to_owned(),
+                    owner: None,
+                });
+            }
+            Principal::Anonymous => {
+                return Err(Error::Unauthenticated(
+                    "booking needs a signed-in caller: send `Authorization: Bearer <token>`".into(),
+                ))
+            }
+            Principal::Token(id) => id,
+        };
+        let owner = id.owner().ok_or_else(|| {
+            Error::Forbidden("your token has no `sub` claim, so what you book would have no owner; ask for a token with `sub`".into())
+        })?;
+        let claim_email = id.email.as_deref();
+        let claim_name = id.name.as_deref().or(claim_email);
+        if id.admin {
+            let missing = |field: &str, claim: &str| {
+                Error::BadUserInput(format!(
+                    "give `{field}`: your token has no `{claim}` claim to take it from"
+                ))
+            };
+            return Ok(Organizer {
+                name: name
+                    .or(claim_name)
+                    .ok_or_else(|| missing("organizerName", "name"))?
+                    .to_owned(),
+                email: email
+                    .or(claim_email)
+                    .ok_or_else(|| missing("organizerEmail", "email"))?
+                    .to_owned(),
+                owner: Some(owner),
+            });
+        }
+        let (Some(claim_email), Some(claim_name)) = (claim_email, claim_name) else {
+            return Err(Error::Forbidden(
+                "your token has no `email` claim, and members book as the address their token names; ask for a token with `email`".into(),
+            ));
+        };
+        if name.is_some_and(|n| n.trim() != claim_name.trim()) {
+            return Err(Error::Forbidden(format!(
+                "members book as themselves: leave out `organizerName` or give {claim_name:?}, the name your token carries; only admins book on behalf of others"
+            )));
+        }
+        if email.is_some_and(|e| !e.trim().eq_ignore_ascii_case(claim_email.trim())) {
+            return Err(Error::Forbidden(format!(
+                "members book as themselves: leave out `organizerEmail` or give {claim_email:?}, the address your token carries; only admins book on behalf of others"
+            )));
+        }
+        Ok(Organizer {
+            name: claim_name.to_owned(),
+            email: claim_email.to_owned(),
+            owner: Some(owner),
+        })
+    }
+}
+
+/// A booking's organizer fields (unvalidated) and owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Organizer {
+    pub name: String,
+    pub email: String,
+    pub owner: Option<Owner>,
+}
+
+/// Whose reservations and series a caller may change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// Anyone's: open mode and admins.
+    Anyone,
+    /// Only what this owner booked (`None`: nothing).
+    Owner(Option<Owner>),
+}
+
+impl Actor {
+    /// The one ownership check: may this actor change `what` (`id`), owned by `owner`? What
+    /// was booked without a token (open mode, before an upgrade) has no owner: only admins.
+    pub fn may_change(&self, owner: Option<&Owner>, what: &str, id: Uuid) -> Result<(), Error> {
+        match self {
+            Actor::Anyone => Ok(()),
+            Actor::Owner(Some(me)) if owner == Some(me) => Ok(()),
+            Actor::Owner(_) => Err(Error::Forbidden(format!(
+                "{what} {id} is not yours: only the member who booked it, or an admin, may change it"
+            ))),
+        }
+    }
+}
+
+/// How this server knows its callers; fixed at start.
+#[derive(Clone)]
+pub struct Auth {
+    verifier: Option<Arc<Verifier>>,
+}
+
+impl Auth {
+    /// Open mode: every caller may do everything.
+    pub fn open() -> Self {
+        Auth { verifier: None }
+    }
+
+    /// Secured mode with the keys of `config`, or why they cannot be used.
+    pub fn secured(config: &KeyConfig) -> Result<Self, String> {
+        Ok(Auth {
+            verifier: Some(Arc::new(Verifier::new(config)?)),
+        })
+    }
+
+    pub fn is_secured(&self) -> bool {
+        self.verifier.is_some()
+    }
+
+    /// Seconds a token stays accepted after its `exp`.
+    pub fn leeway(&self) -> u64 {
+        self.verifier.as_ref().map_or(0, |v| v.leeway())
+    }
+
+    /// The caller presenting `authorization` (an `Authorization` value, if any). In open mode
+    /// it is ignored. A value that is not a valid bearer token is refused, never taken for
+    /// anonymous.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, Refusal> {
+        let Some(verifier) = &self.verifier else {
+            return Ok(Principal::Open);
+        };
+        let Some(value) = authorization else {
+            return Ok(Principal::Anonymous);
+        };
+        let token = bearer_token(value)
+            .ok_or_else(|| Refusal("the Authorization header must be `Bearer <token>`".into()))?;
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        verifier.verify(token, now).map(Principal::Token)
+    }
+}
+
+/// The token of a `Bearer <token>` value (the scheme is case-insensitive, RFC 7235).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(name: Option<&str>, email: Option<&str>) -> Principal {
+        Principal::Token(Arc::new(Identity {
+            subject: Some("u1".into()),
+            issuer: "https://id.example".into(),
+            name: name.map(Into::into),
+            email: email.map(Into::into),
+            roles: vec![],
+            admin: false,
+            expires_at: i64::MAX,
+        }))
+    }
+
+    #[test]
+    fn a_member_books_as_the_name_and_email_of_the_token() {
+        let p = member(Some("Ada"), Some("ada@example.com"));
+        let o = p.organizer(None, None).unwrap();
+        assert_eq!(
+            (o.name.as_str(), o.email.as_str()),
+            ("Ada", "ada@example.com")
+        );
+        assert_eq!(o.owner.unwrap().subject, "u1");
+        assert!(p.organizer(Some(" Ada "), Some("ADA@example.com")).is_ok());
+        let spoofed = p.organizer(Some("Bob"), None).unwrap_err();
+        assert_eq!(spoofed.code(), "FORBIDDEN");
+        let spoofed = p.organizer(None, Some("bob@example.com")).unwrap_err();
+        assert_eq!(spoofed.code(), "FORBIDDEN");
+    }
+
+    #[test]
+    fn a_member_token_without_email_or_sub_cannot_book() {
+        let e = member(Some("Ada"), None).organizer(None, None).unwrap_err();
+        assert!(e.to_string().contains("`email`"), "{e}");
+        let no_sub = Principal::Token(Arc::new(Identity {
+            subject: None,
+            ..member(None, Some("a@example.com"))
+                .identity()
+                .unwrap()
+                .clone()
+        }));
+        let e = no_sub.organizer(None, None).unwrap_err();
+        assert_eq!(e.code(), "FORBIDDEN");
+        assert!(e.to_string().contains("`sub`"), "{e}");
+    }
+
+    #[test]
+    fn without_a_name_claim_the_email_names_the_organizer() {
+        let o = member(None, Some("ada@example.com"))
+            .organizer(None, None)
+            .unwrap();
+        assert_eq!(o.name, "ada@example.com");
+    }
+
+    #[test]
+    fn only_the_owner_or_anyone_may_change() {
+        let mine = Owner {
+            subject: "u1".into(),
+            issuer: "i".into(),
+        };
+        let same_sub_other_issuer = Owner {
+            subject: "u1".into(),
+            issuer: "j".into(),
+        };
+        let id = Uuid::nil();
+        let me = Actor::Owner(Some(mine.clone()));
+        assert!(me.may_change(Some(&mine), "reservation", id).is_ok());
+        assert!(me
+            .may_change(Some(&same_sub_other_issuer), "reservation", id)
+            .is_err());
+        assert!(me.may_change(None, "reservation", id).is_err());
+        assert!(Actor::Owner(None)
+            .may_change(None, "reservation", id)
+            .is_err());
+        assert!(Actor::Anyone.may_change(None, "reservation", id).is_ok());
+    }
+
+    #[test]
+    fn only_bearer_values_carry_a_token() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc "), Some("abc"));
+        assert_eq!(bearer_token("Basic dXNlcjpwYXNz"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("abc"), None);
+    }
+}

@@ -1,0 +1,318 @@
+//! Verifying bearer tokens (JWT) with `jsonwebtoken`: the keys configured at start, the
+//! algorithm each one allows, the checks of its claims, and a cache of verified tokens.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+use super::Identity;
+
+/// Verified tokens kept (by token text) until they expire; beyond this many, the expired
+/// ones are dropped, and if that is not enough, all of them.
+const CACHE_CAPACITY: usize = 10_000;
+
+/// The shortest HS256 secret accepted (RFC 7518, 3.2: a key as long as the hash).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Where the verification key comes from (one of them), and what tokens must say.
+#[derive(Clone, Debug, Default)]
+pub struct KeyConfig {
+    pub secret: Option<Vec<u8>>,
+    pub public_key_pem: Option<Vec<u8>>,
+    pub jwks: Option<Vec<u8>>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub leeway_seconds: u64,
+    pub admin_role: String,
+}
+
+/// One key and the one algorithm it verifies.
+struct Key {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+/// The keys of secured mode.
+enum Keys {
+    /// A shared secret or one public key: every token is checked against it.
+    Single(Box<Key>),
+    /// A JWKS: the token's `kid` picks the key.
+    ById(HashMap<String, Key>),
+}
+
+/// Checks tokens against the configured keys and claims; remembers what it verified.
+pub struct Verifier {
+    keys: Keys,
+    leeway: u64,
+    admin_role: String,
+    cache: Mutex<HashMap<Arc<str>, Arc<Identity>>>,
+}
+
+/// The claims roombook reads. `exp` (required), `nbf`, `iss` and `aud` are checked by
+/// `jsonwebtoken` before these are looked at.
+#[derive(Deserialize)]
+struct Claims {
+    sub: Option<String>,
+    iss: Option<String>,
+    /// Required: `jsonwebtoken` refuses a token without it before this is read.
+    exp: Option<f64>,
+    name: Option<String>,
+    email: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// Why a token was refused; said to the client (it names no secret).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl Verifier {
+    /// The verifier of `config`, or why the configuration cannot work (said at start).
+    pub fn new(config: &KeyConfig) -> Result<Self, String> {
+        let validation = |alg: Algorithm| {
+            let mut v = Validation::new(alg);
+            v.leeway = config.leeway_seconds;
+            v.validate_nbf = true;
+            let mut required = vec!["exp"];
+            if let Some(iss) = &config.issuer {
+                v.set_issuer(&[iss]);
+                required.push("iss");
+            }
+            match &config.audience {
+                Some(aud) => {
+                    v.set_audience(&[aud]);
+                    required.push("aud");
+                }
+                None => v.validate_aud = false,
+            }
+            v.set_required_spec_claims(&required);
+            v
+        };
+        let keys =
+            match (&config.secret, &config.public_key_pem, &config.jwks) {
+                (Some(secret), None, None) => {
+                    if secret.len() < MIN_SECRET_BYTES {
+                        return Err(format!(
+                        "--jwt-secret must be at least {MIN_SECRET_BYTES} bytes long (it has {})",
+                        secret.len()
+                    ));
+                    }
+                    Keys::Single(Box::new(Key {
+                        key: DecodingKey::from_secret(secret),
+                        validation: validation(Algorithm::HS256),
+                    }))
+                }
+                (None, Some(pem), None) => {
+                    require_issuer_and_audience(config, "--jwt-public-key-file")?;
+                    let (key, alg) = public_key_from_pem(pem)?;
+                    Keys::Single(Box::new(Key {
+                        key,
+                        validation: validation(alg),
+                    }))
+                }
+                (None, None, Some(jwks)) => {
+                    require_issuer_and_audience(config, "--jwks-file")?;
+                    let set: JwkSet = serde_json::from_slice(jwks)
+                        .map_err(|e| format!("--jwks-file is not a JWKS document: {e}"))?;
+                    let mut keys = HashMap::new();
+                    for jwk in &set.keys {
+                        let kid = jwk.common.key_id.clone().ok_or(
+                            "--jwks-file: every key needs a `kid` (tokens pick their key by it)",
+                        )?;
+                        let alg = jwk_algorithm(jwk)
+                            .map_err(|e| format!("--jwks-file: key {kid:?}: {e}"))?;
+                        let key = DecodingKey::from_jwk(jwk)
+                            .map_err(|e| format!("--jwks-file: key {kid:?}: {e}"))?;
+                        keys.insert(
+                            kid,
+                            Key {
+                                key,
+                                validation: validation(alg),
+                            },
+                        );
+                    }
+                    if keys.is_empty() {
+                        return Err("--jwks-file holds no keys".into());
+                    }
+                    Keys::ById(keys)
+                }
+                _ => return Err(
+                    "give one of --jwt-secret, --jwt-public-key-file and --jwks-file, not several"
+                        .into(),
+                ),
+            };
+        Ok(Verifier {
+            keys,
+            leeway: config.leeway_seconds,
+            admin_role: config.admin_role.clone(),
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// How many seconds past `exp` a token is still accepted.
+    pub fn leeway(&self) -> u64 {
+        self.leeway
+    }
+
+    /// The identity `token` proves, or why it proves none. A token verified before is
+    /// answered from the cache while it is valid.
+    pub fn verify(&self, token: &str, now: i64) -> Result<Arc<Identity>, Refusal> {
+        if let Some(hit) = self.cached(token, now) {
+            return Ok(hit);
+        }
+        let identity = Arc::new(self.verify_uncached(token)?);
+        self.remember(token, &identity, now);
+        Ok(identity)
+    }
+
+    fn cached(&self, token: &str, now: i64) -> Option<Arc<Identity>> {
+        let cache = self.cache.lock().ok()?;
+        let hit = cache.get(token)?;
+        // Valid until the moment jsonwebtoken would refuse it (exp + leeway).
+        (now < hit.expires_at.saturating_add(self.leeway as i64)).then(|| Arc::clone(hit))
+    }
+
+    fn remember(&self, token: &str, identity: &Arc<Identity>, now: i64) {
+        let Ok(mut cache) = self.cache.lock() else {
+            return;
+        };
+        if cache.len() >= CACHE_CAPACITY {
+            let leeway = self.leeway as i64;
+            cache.retain(|_, id| now < id.expires_at.saturating_add(leeway));
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(Arc::from(token), Arc::clone(identity));
+    }
+
+    fn verify_uncached(&self, token: &str) -> Result<Identity, Refusal> {
+        let key = match &self.keys {
+            Keys::Single(key) => key,
+            Keys::ById(keys) => {
+                let header = jsonwebtoken::decode_header(token).map_err(refusal)?;
+                let kid = header
+                    .kid
+                    .ok_or_else(|| Refusal("the token's header names no key (`kid`)".into()))?;
+                keys.get(&kid)
+                    .ok_or_else(|| Refusal(format!("the token's key {kid:?} is not known here")))?
+            }
+        };
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &key.key, &key.validation).map_err(refusal)?;
+        let claims = data.claims;
+        let admin = claims.roles.contains(&self.admin_role);
+        Ok(Identity {
+            subject: claims.sub,
+            issuer: claims.iss.unwrap_or_default(),
+            name: claims.name,
+            email: claims.email,
+            roles: claims.roles,
+            admin,
+            expires_at: claims.exp.map_or(0, |e| e.floor() as i64),
+        })
+    }
+}
+
+fn require_issuer_and_audience(config: &KeyConfig, flag: &str) -> Result<(), String> {
+    if config.issuer.is_none() || config.audience.is_none() {
+        return Err(format!(
+            "{flag} needs --jwt-issuer and --jwt-audience: without them any token signed by that \
+             key for another service would be accepted"
+        ));
+    }
+    Ok(())
+}
+
+/// A PEM public key and the algorithm it verifies: RSA keys RS256, P-256 keys ES256, P-384
+/// keys ES384, Ed25519 keys EdDSA. One algorithm per key: a token naming another is refused,
+/// so neither `alg: none` nor an HS256 token signed with the public key gets through.
+fn public_key_from_pem(pem: &[u8]) -> Result<(DecodingKey, Algorithm), String> {
+    if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
+        return Ok((key, Algorithm::RS256));
+    }
+    if let Ok(key) = DecodingKey::from_ec_pem(pem) {
+        // The uncompressed point: 65 bytes on P-256, 97 on P-384.
+        let alg = match key.as_bytes().len() {
+            65 => Algorithm::ES256,
+            97 => Algorithm::ES384,
+            n => {
+                return Err(format!(
+                    "--jwt-public-key-file: an EC key of {n} bytes is neither P-256 nor P-384"
+                ))
+            }
+        };
+        return Ok((key, alg));
+    }
+    if let Ok(key) = DecodingKey::from_ed_pem(pem) {
+        return Ok((key, Algorithm::EdDSA));
+    }
+    Err("--jwt-public-key-file is not a PEM public key (RSA, EC P-256/P-384 or Ed25519)".into())
+}
+
+/// The one algorithm a JWK verifies: its `alg` if it names one of its key type's, else the
+/// key type's usual one. Symmetric (`oct`) keys are refused: a JWKS publishes public keys.
+fn jwk_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Result<Algorithm, String> {
+    let default = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 => Algorithm::ES256,
+            EllipticCurve::P384 => Algorithm::ES384,
+            ref other => return Err(format!("curve {other:?} is not supported")),
+        },
+        AlgorithmParameters::OctetKeyPair(_) => Algorithm::EdDSA,
+        AlgorithmParameters::OctetKey(_) => {
+            return Err("symmetric keys do not belong in a JWKS; use --jwt-secret".into())
+        }
+    };
+    let Some(named) = jwk.common.key_algorithm else {
+        return Ok(default);
+    };
+    let alg = match named {
+        KeyAlgorithm::RS256 => Algorithm::RS256,
+        KeyAlgorithm::RS384 => Algorithm::RS384,
+        KeyAlgorithm::RS512 => Algorithm::RS512,
+        KeyAlgorithm::PS256 => Algorithm::PS256,
+        KeyAlgorithm::PS384 => Algorithm::PS384,
+        KeyAlgorithm::PS512 => Algorithm::PS512,
+        KeyAlgorithm::ES256 => Algorithm::ES256,
+        KeyAlgorithm::ES384 => Algorithm::ES384,
+        KeyAlgorithm::EdDSA => Algorithm::EdDSA,
+        other => return Err(format!("algorithm {other:?} is not supported")),
+    };
+    if alg.family() != default.family() {
+        return Err(format!("its `alg` {alg:?} does not fit its key type"));
+    }
+    Ok(alg)
+}
+
+/// Reads a key file named on the command line.
+pub fn read_key_file(path: &Path, flag: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{flag} {}: {e}", path.display()))
+}
+
+/// What the client is told about a token `jsonwebtoken` refused.
+fn refusal(e: jsonwebtoken::errors::Error) -> Refusal {
+    use jsonwebtoken::errors::ErrorKind as K;
+    let why = match e.kind() {
+        K::ExpiredSignature => "the token has expired".to_owned(),
+        K::ImmatureSignature => "the token is not valid yet (`nbf`)".to_owned(),
+        K::InvalidIssuer => {
+            "the token's issuer (`iss`) is not the one this server trusts".to_owned()
+        }
+        K::InvalidAudience => "the token is not meant for this server (`aud`)".to_owned(),
+        K::MissingRequiredClaim(c) => format!("the token has no `{c}` claim"),
+        K::InvalidAlgorithm => "the token's algorithm is not the one its key allows".to_owned(),
+        K::InvalidSignature => "the token's signature does not verify".to_owned(),
+        K::InvalidClaimFormat(c) => format!("the token's `{c}` claim is malformed"),
+        K::Json(_) => {
+            "the token's claims are malformed (`roles` must be a list of strings)".to_owned()
+        }
+        _ => "the token is not a well-formed JWT".to_owned(),
+    };
+    Refusal(why)
+}
