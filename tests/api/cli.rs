@@ -189,3 +189,166 @@ async fn sigkill_mid_stream_loses_no_acknowledged_booking() {
     again.terminate();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_secured_mode_that_cannot_work_is_refused_at_start_in_one_line_with_exit_2() {
+    let key = crate::tokens::fixture("rsa-public.pem");
+    let key = key.to_str().unwrap();
+    let not_a_key = crate::tokens::fixture("README.md");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--jwt-secret", "too-short"], "at least 32 bytes"),
+        (
+            vec!["--jwt-public-key-file", key],
+            "--jwt-issuer and --jwt-audience",
+        ),
+        (
+            vec!["--jwt-public-key-file", key, "--jwt-issuer", "https://id"],
+            "--jwt-audience",
+        ),
+        (
+            vec!["--jwks-file", key, "--jwt-audience", "a"],
+            "--jwt-issuer",
+        ),
+        (
+            vec![
+                "--jwt-public-key-file",
+                not_a_key.to_str().unwrap(),
+                "--jwt-issuer",
+                "i",
+                "--jwt-audience",
+                "a",
+            ],
+            "not a PEM public key",
+        ),
+        (
+            vec![
+                "--jwt-public-key-file",
+                "/nonexistent/key.pem",
+                "--jwt-issuer",
+                "i",
+                "--jwt-audience",
+                "a",
+            ],
+            "/nonexistent/key.pem",
+        ),
+        (
+            vec![
+                "--jwks-file",
+                key,
+                "--jwt-issuer",
+                "i",
+                "--jwt-audience",
+                "a",
+            ],
+            "not a JWKS document",
+        ),
+        (
+            vec![
+                "--jwt-secret",
+                "a-secret-that-is-long-enough-for-hs256!!",
+                "--jwt-public-key-file",
+                key,
+            ],
+            "cannot be used with",
+        ),
+    ];
+    for (args, says) in cases {
+        let out = Command::new(BIN)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(&args)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("roombook: ") && err.contains(says),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("long-enough-for-hs256"),
+            "the secret is never printed: {err}"
+        );
+    }
+}
+
+/// Starts the binary with `args` and `RUST_LOG=debug`, its log going to a file; the log.
+async fn run_logging(args: &[&str], env: &[(&str, &str)], work: impl AsyncFnOnce(&str)) -> String {
+    let port = crate::process::free_port();
+    let log = std::env::temp_dir().join(format!("roombook-log-{}.txt", uuid::Uuid::new_v4()));
+    let mut child = Command::new(BIN)
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "debug")
+        .env("NO_COLOR", "1")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    work(&base).await;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    text
+}
+
+#[tokio::test]
+async fn open_mode_warns_at_start_that_authentication_is_off() {
+    let log = run_logging(&[], &[], async |_| {}).await;
+    assert!(
+        log.contains("WARN") && log.contains("authentication is OFF"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn tokens_and_secrets_never_reach_the_log() {
+    use crate::tokens::{hs256, member, unsigned, with, SECRET};
+    let good = hs256(&member("ada"));
+    let expired = hs256(&with(member("ada"), "exp", json!(0)));
+    let forged = unsigned(&member("ada"));
+    let tokens = [good.clone(), expired.clone(), forged.clone()];
+    let log = run_logging(
+        &[
+            "--jwt-issuer",
+            crate::tokens::ISSUER,
+            "--jwt-audience",
+            crate::tokens::AUDIENCE,
+        ],
+        &[("ROOMBOOK_JWT_SECRET", SECRET)],
+        async |base| {
+            let client = reqwest::Client::new();
+            for token in &tokens {
+                let _ = client
+                    .post(format!("{base}/graphql"))
+                    .header("Authorization", format!("Bearer {token}"))
+                    .json(&json!({"query": "{ me { subject } }"}))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        },
+    )
+    .await;
+    assert!(log.contains("secured mode"), "{log}");
+    assert!(
+        log.contains("token refused"),
+        "the refusals are logged: {log}"
+    );
+    for secret in [SECRET, &good, &expired, &forged] {
+        // Any long piece of a token would do; its signature is the part that matters most.
+        let tail = &secret[secret.len().saturating_sub(20)..];
+        assert!(!log.contains(tail), "{tail} in the log:\n{log}");
+    }
+}

@@ -55,6 +55,30 @@ impl WsClient {
         WsClient { ws }
     }
 
+    /// Connects with `protocol`, sending `authorization` in the upgrade request.
+    pub async fn connect_with_authorization(
+        addr: std::net::SocketAddr,
+        protocol: &str,
+        authorization: &str,
+    ) -> WsClient {
+        let mut req = format!("ws://{addr}/graphql")
+            .into_client_request()
+            .unwrap();
+        let headers = req.headers_mut();
+        headers.insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_str(protocol).unwrap(),
+        );
+        headers.insert(
+            "Authorization",
+            HeaderValue::from_str(authorization).unwrap(),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("WebSocket connects");
+        WsClient { ws }
+    }
+
     /// Connects with graphql-transport-ws and completes the handshake.
     pub async fn ready(app: &TestApp) -> WsClient {
         WsClient::ready_at(app.addr).await
