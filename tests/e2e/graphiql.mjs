@@ -1,10 +1,13 @@
 // End-to-end: GraphiQL served by roombook, in headless Debian Chromium, with no network
 // beyond loopback. Loads GraphiQL, runs `{ rooms { name } }` and reads the result pane, starts
-// a subscription and sees a booking made over HTTP arrive, and saves a screenshot.
+// a subscription and sees a booking made over HTTP arrive, and saves a screenshot. Then, on a
+// second server in secured mode, puts a token in the Headers tab and sees it reach both the
+// HTTP requests and the subscription's WebSocket.
 //
 //   node tests/e2e/graphiql.mjs [path/to/roombook]    (default: target/debug/roombook)
 // Env: CHROMIUM (default /usr/bin/chromium), SCREENSHOT (default docs/graphiql.png)
 import { spawn } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,30 +15,46 @@ import { chromium } from 'playwright-core';
 
 const bin = process.argv[2] ?? 'target/debug/roombook';
 const screenshot = process.env.SCREENSHOT ?? 'docs/graphiql.png';
-const server = spawn(bin, ['--addr', '127.0.0.1:0'], {
-  stdio: ['ignore', 'pipe', 'pipe'],
-  env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1' },
-});
-let serverLog = '';
-const base = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`roombook did not start:\n${serverLog}`)), 30000);
-  const onData = (chunk) => {
-    serverLog += chunk;
-    const m = serverLog.match(/http:\/\/(127\.0\.0\.1:\d+)\/graphql/);
-    if (m) {
-      clearTimeout(timer);
-      resolve(`http://${m[1]}`);
-    }
-  };
-  server.stdout.on('data', onData);
-  server.stderr.on('data', onData);
-  server.on('exit', (code) => reject(new Error(`roombook exited with ${code}:\n${serverLog}`)));
-});
 
-async function gql(query, variables = {}) {
-  const res = await fetch(`${base}/graphql`, {
+/** Starts roombook with `env` added; resolves to [process, base URL]. */
+async function start(env = {}) {
+  const server = spawn(bin, ['--addr', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1', ...env },
+  });
+  let serverLog = '';
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`roombook did not start:\n${serverLog}`)), 30000);
+    const onData = (chunk) => {
+      serverLog += chunk;
+      const m = serverLog.match(/http:\/\/(127\.0\.0\.1:\d+)\/graphql/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(`http://${m[1]}`);
+      }
+    };
+    server.stdout.on('data', onData);
+    server.stderr.on('data', onData);
+    server.on('exit', (code) => reject(new Error(`roombook exited with ${code}:\n${serverLog}`)));
+  });
+  return [server, url];
+}
+
+const [server, base] = await start();
+// Secured mode with a secret made now; the token is minted here (HS256), as an identity
+// provider would.
+const secret = randomBytes(48).toString('base64');
+const [securedServer, securedBase] = await start({ ROOMBOOK_JWT_SECRET: secret });
+const b64url = (s) => Buffer.from(s).toString('base64url');
+const claims = { sub: 'e2e-admin', name: 'E2E Admin', email: 'admin@example.com', roles: ['roombook-admin'],
+  exp: Math.floor(Date.now() / 1000) + 3600 };
+const unsigned = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(claims))}`;
+const token = `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+
+async function gql(query, variables = {}, at = base, headers = {}) {
+  const res = await fetch(`${at}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
   const body = await res.json();
@@ -139,9 +158,53 @@ await check('a subscription shows a booking made over HTTP', async () => {
   throw new Error(`no event in the result pane: ${await result()}`);
 });
 
+/** Types `text` into GraphiQL's Headers tab, as a person would paste it. */
+async function setHeaders(text) {
+  await page.getByRole('button', { name: 'Headers' }).first().click();
+  // The tab shown is the editor without `hidden` (CodeMirror 5 keeps its API on the element).
+  const shown = '.graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror';
+  await page.locator(shown).waitFor({ timeout: 5000 });
+  await page.evaluate(([sel, value]) => document.querySelector(sel).CodeMirror.setValue(value), [shown, text]);
+}
+
+await check('secured mode: the Headers tab\'s Authorization reaches HTTP requests', async () => {
+  await page.goto(`${securedBase}/graphql?query=${encodeURIComponent('{ me { subject isAdmin } }')}`);
+  await page.locator('.graphiql-execute-button').click();
+  await page.waitForFunction(() => document.querySelector('.graphiql-response')?.innerText.includes('"subject": null'), null, { timeout: 10000 });
+  await setHeaders(JSON.stringify({ Authorization: `Bearer ${token}` }));
+  await page.locator('.graphiql-execute-button').click();
+  await page.waitForFunction(() => document.querySelector('.graphiql-response')?.innerText.includes('e2e-admin'), null, { timeout: 10000 });
+  const html = await (await fetch(`${securedBase}/graphql`, { headers: { accept: 'text/html' } })).text();
+  if (html.includes(secret) || html.includes(token)) throw new Error('the page carries a secret');
+});
+
+await check('secured mode: ... and the subscription\'s connection_init', async () => {
+  const auth = { authorization: `Bearer ${token}` };
+  const { createRoom } = await gql('mutation { createRoom(input: {name: "Secure Room", capacity: 4}) { id } }', {}, securedBase, auth);
+  const sub = 'subscription { reservationEvents { kind reservation { title organizerName } } }';
+  await page.goto(`${securedBase}/graphql?query=${encodeURIComponent(sub)}`);
+  await setHeaders(JSON.stringify({ Authorization: `Bearer ${token}` }));
+  await page.locator('.graphiql-execute-button').click();
+  const s = new Date(Date.now() + 86400000);
+  s.setUTCMinutes(0, 0, 0);
+  for (let i = 0; i < 20; i += 1) {
+    await page.waitForTimeout(500);
+    const text = await result();
+    if (text.includes('UNAUTHENTICATED')) throw new Error(`subscribed anonymously: ${text}`);
+    const start = new Date(s.getTime() + i * 3600000);
+    await gql('mutation($i: BookRoomInput!) { bookRoom(input: $i) { id } }', {
+      i: { roomId: createRoom.id, start: start.toISOString(), end: new Date(start.getTime() + 1800000).toISOString(),
+        title: `secured ${i}` },
+    }, securedBase, auth);
+    if ((await result()).includes('secured ')) return;
+  }
+  throw new Error(`no event in the result pane: ${await result()}`);
+});
+
 await browser.close();
 rmSync(profile, { recursive: true, force: true });
 server.kill('SIGTERM');
+securedServer.kill('SIGTERM');
 const failed = results.filter(([, e]) => e).length;
 console.log(`e2e: ${results.length - failed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
