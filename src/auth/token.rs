@@ -232,6 +232,12 @@ fn require_issuer_and_audience(config: &KeyConfig, flag: &str) -> Result<(), Str
 /// keys ES384, Ed25519 keys EdDSA. One algorithm per key: a token naming another is refused,
 /// so neither `alg: none` nor an HS256 token signed with the public key gets through.
 fn public_key_from_pem(pem: &[u8]) -> Result<(DecodingKey, Algorithm), String> {
+    if pem.windows(11).any(|w| w == b"PRIVATE KEY") {
+        return Err(
+            "--jwt-public-key-file holds a private key: give the server only the public half"
+                .into(),
+        );
+    }
     if let Ok(key) = DecodingKey::from_rsa_pem(pem) {
         return Ok((key, Algorithm::RS256));
     }
@@ -315,4 +321,109 @@ fn refusal(e: jsonwebtoken::errors::Error) -> Refusal {
         _ => "the token is not a well-formed JWT".to_owned(),
     };
     Refusal(why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jwt");
+        std::fs::read(dir.join(name)).expect("test key")
+    }
+
+    fn config() -> KeyConfig {
+        KeyConfig {
+            issuer: Some("https://id.example".into()),
+            audience: Some("roombook".into()),
+            leeway_seconds: 60,
+            admin_role: "roombook-admin".into(),
+            ..KeyConfig::default()
+        }
+    }
+
+    fn hs256(claims: serde_json::Value, secret: &[u8]) -> String {
+        let key = jsonwebtoken::EncodingKey::from_secret(secret);
+        jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+    }
+
+    #[test]
+    fn refuses_a_secret_shorter_than_32_bytes() {
+        let short = KeyConfig {
+            secret: Some(vec![b'x'; 31]),
+            ..config()
+        };
+        assert!(Verifier::new(&short)
+            .err()
+            .unwrap()
+            .contains("at least 32 bytes"));
+        let enough = KeyConfig {
+            secret: Some(vec![b'x'; 32]),
+            ..config()
+        };
+        assert!(Verifier::new(&enough).is_ok());
+    }
+
+    #[test]
+    fn infers_one_algorithm_from_each_kind_of_public_key() {
+        for (file, alg) in [
+            ("rsa-public.pem", Algorithm::RS256),
+            ("ec-public.pem", Algorithm::ES256),
+            ("ed-public.pem", Algorithm::EdDSA),
+        ] {
+            let (_, got) = public_key_from_pem(&fixture(file)).unwrap();
+            assert_eq!(got, alg, "{file}");
+        }
+        assert!(public_key_from_pem(b"not a key").is_err());
+        // A private key is not what the server should be given.
+        for file in ["rsa-private.pem", "ec-private.pem", "ed-private.pem"] {
+            let err = public_key_from_pem(&fixture(file)).err().unwrap();
+            assert!(err.contains("private key"), "{file}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_jwks_with_a_symmetric_key_or_an_alg_of_another_family_is_refused() {
+        let oct = serde_json::json!({"keys": [{"kty": "oct", "kid": "s", "k": "c2VjcmV0"}]});
+        let cfg = KeyConfig {
+            jwks: Some(oct.to_string().into_bytes()),
+            ..config()
+        };
+        assert!(Verifier::new(&cfg).err().unwrap().contains("symmetric"));
+        let rsa = jsonwebtoken::EncodingKey::from_rsa_pem(&fixture("rsa-private.pem")).unwrap();
+        let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&rsa, Algorithm::RS256).unwrap();
+        jwk.common.key_id = Some("r".into());
+        jwk.common.key_algorithm = Some(KeyAlgorithm::ES256);
+        let set = serde_json::json!({ "keys": [jwk] });
+        let cfg = KeyConfig {
+            jwks: Some(set.to_string().into_bytes()),
+            ..config()
+        };
+        assert!(Verifier::new(&cfg).err().unwrap().contains("does not fit"));
+    }
+
+    #[test]
+    fn a_verified_token_is_answered_from_the_cache_until_exp_plus_leeway() {
+        let secret = [b's'; 40];
+        let verifier = Verifier::new(&KeyConfig {
+            secret: Some(secret.to_vec()),
+            ..config()
+        })
+        .unwrap();
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        let exp = now + 100;
+        let token = hs256(
+            serde_json::json!({"sub": "a", "iss": "https://id.example", "aud": "roombook", "exp": exp, "roles": ["roombook-admin"]}),
+            &secret,
+        );
+        let id = verifier.verify(&token, now).unwrap();
+        assert!(id.admin);
+        assert_eq!(id.expires_at, exp);
+        assert!(verifier.cached(&token, exp + 59).is_some());
+        assert!(verifier.cached(&token, exp + 60).is_none());
+        // A refused token is not remembered.
+        let wrong = hs256(serde_json::json!({"sub": "a", "exp": exp}), &[b'x'; 40]);
+        assert!(verifier.verify(&wrong, now).is_err());
+        assert!(verifier.cached(&wrong, now).is_none());
+    }
 }
