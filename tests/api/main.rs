@@ -1,6 +1,7 @@
 //! The one integration test binary: the real server, spoken to over HTTP.
 
 mod booking;
+mod calendar;
 mod check_in;
 mod cli;
 mod concurrency;
