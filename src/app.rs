@@ -13,11 +13,12 @@ use tracing::Span;
 
 use crate::auth::Auth;
 use crate::config::ServeConfig;
-use crate::db::{Db, DbOptions};
+use crate::db::{Db, DbOptions, TransactionTimer};
 use crate::error::Result;
 use crate::graphql;
 use crate::http::{self, AppState};
 use crate::jobs;
+use crate::metrics::Metrics;
 use crate::ws::{WsConfig, WsState};
 
 /// How long shutdown waits for WebSocket connections to close.
@@ -41,16 +42,24 @@ pub fn build(config: &ServeConfig) -> Result<App> {
 
 /// As `build`, with the authentication already made from `config.auth`.
 pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
+    let metrics = Metrics::new();
+    metrics.spawn_upkeep();
     let db = Db::open(
         &config.database,
         &DbOptions {
             pool_size: config.db_pool_size,
             clock: config.clock.clone(),
+            transaction_seconds: TransactionTimer(Some(metrics.transaction_seconds())),
             ..DbOptions::default()
         },
     )?;
     jobs::spawn(&db, config.event_retention);
-    let schema = graphql::build(db.clone(), &config.limits, config.default_time_zone);
+    let schema = graphql::build_with(
+        db.clone(),
+        &config.limits,
+        config.default_time_zone,
+        metrics.clone(),
+    );
     let ws = WsState::new(
         WsConfig {
             init_timeout: Duration::from_millis(config.ws_init_timeout_ms),
@@ -67,6 +76,7 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
         limits: config.limits.clone(),
         db: db.clone(),
         auth,
+        metrics,
     });
     let router = with_request_log(router);
     Ok(App { router, db, ws })

@@ -28,6 +28,7 @@ use crate::graphiql;
 use crate::graphql::{
     count_aliases, fill_codes, is_request_error, selected_operation, AppSchema, Documents,
 };
+use crate::metrics::{Live, Metrics};
 use crate::ws::too_many_aliases;
 use crate::ws::{self, WsState};
 
@@ -43,6 +44,8 @@ pub struct AppState {
     pub db: Db,
     /// Who is calling (open or secured mode).
     pub auth: Auth,
+    /// What `/metrics` reports.
+    pub metrics: Metrics,
 }
 
 /// The routes of roombook over `state`.
@@ -56,13 +59,61 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/calendar/rooms/{file}", get(room_calendar))
+        .route("/metrics", get(metrics_text))
         .layer(DefaultBodyLimit::max(body_limit))
         // A WebSocket is upgraded within this time and then lives on outside it.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        // Outermost: counts every answer, 408 and 413 included.
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            track,
+        ))
         .with_state(state)
+}
+
+/// The GraphQL operation a response answered, for `/metrics` (bounded, see `Metrics`).
+#[derive(Clone)]
+struct OperationLabel(String);
+
+/// Counts and times every request: by GraphQL operation on `/graphql`, else by route.
+async fn track(
+    State(metrics): State<Metrics>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let began = std::time::Instant::now();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let resp = next.run(req).await;
+    let operation = match resp.extensions().get::<OperationLabel>() {
+        Some(label) => label.0.clone(),
+        // Routes are few and fixed; an unmatched path shares one value.
+        None => route.unwrap_or_else(|| "_unmatched".into()),
+    };
+    metrics.request(&operation, resp.status().as_u16(), began.elapsed());
+    resp
+}
+
+/// `GET /metrics`: the Prometheus text exposition.
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let text = state.metrics.render(Live {
+        websocket_connections: state.ws.connections.len(),
+        subscriptions: state.db.events().subscriber_count(),
+        events_published: state.db.events().published_total(),
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -375,10 +426,14 @@ async fn graphql_post(
                 }
             }
             let mut batch = batch.data(principal);
-            if let BatchRequest::Single(request) = &mut batch {
-                record_operation(request);
-            }
-            batch_response(state.schema.execute_batch(batch).await, ty)
+            let name = match &mut batch {
+                BatchRequest::Single(request) => record_operation(request),
+                BatchRequest::Batch(_) => None,
+            };
+            let mut resp = batch_response(state.schema.execute_batch(batch).await, ty);
+            let label = OperationLabel(state.metrics.operation_label(name.as_deref()));
+            resp.extensions_mut().insert(label);
+            resp
         }
         Err(message) => request_error(StatusCode::BAD_REQUEST, ty, message),
     }
@@ -454,18 +509,20 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// Names the request's operation in the request's log line: its name, else its kind.
-/// Reads the document `Documents::prepare` left in the request; parses nothing.
-fn record_operation(request: &mut Request) {
+/// Reads the document `Documents::prepare` left in the request; parses nothing. Returns the
+/// operation's name, if it has one.
+fn record_operation(request: &mut Request) -> Option<String> {
     let name = request.operation_name.clone();
-    let label = match request.parsed_query() {
+    let (label, named) = match request.parsed_query() {
         Ok(doc) => match selected_operation(doc, name.as_deref()) {
-            Some((Some(op), _)) => op.to_owned(),
-            Some((None, ty)) => name.unwrap_or_else(|| ty.to_string()),
-            None => name.unwrap_or_default(),
+            Some((Some(op), _)) => (op.to_owned(), Some(op.to_owned())),
+            Some((None, ty)) => (name.clone().unwrap_or_else(|| ty.to_string()), None),
+            None => (name.clone().unwrap_or_default(), None),
         },
-        Err(_) => name.unwrap_or_default(),
+        Err(_) => (name.clone().unwrap_or_default(), None),
     };
     tracing::Span::current().record("operation", label);
+    named
 }
 
 /// The operation `request` would run is a mutation.
@@ -521,7 +578,8 @@ async fn graphql_get(
     if let Err(message) = prepare(&state, &mut request) {
         return graphql_response(refusal(message), ty);
     }
-    record_operation(&mut request);
+    let name = record_operation(&mut request);
+    let label = OperationLabel(state.metrics.operation_label(name.as_deref()));
     if is_mutation(&mut request) {
         let mut resp = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -530,9 +588,12 @@ async fn graphql_get(
         );
         resp.headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        resp.extensions_mut().insert(label);
         return resp;
     }
-    graphql_response(state.schema.execute(request.data(principal)).await, ty)
+    let mut resp = graphql_response(state.schema.execute(request.data(principal)).await, ty);
+    resp.extensions_mut().insert(label);
+    resp
 }
 
 #[cfg(test)]

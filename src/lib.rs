@@ -13,6 +13,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod ws;
 
 pub use error::{Error, Result};

@@ -66,6 +66,18 @@ pub struct DbOptions {
     pub event_capacity: usize,
     /// Where every write's `now` comes from.
     pub clock: Clock,
+    /// Where each write transaction's duration is recorded (`/metrics`).
+    pub transaction_seconds: TransactionTimer,
+}
+
+/// Records how long write transactions take; records nothing by default.
+#[derive(Clone, Default)]
+pub struct TransactionTimer(pub Option<metrics::Histogram>);
+
+impl std::fmt::Debug for TransactionTimer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TransactionTimer")
+    }
 }
 
 impl Default for DbOptions {
@@ -75,6 +87,7 @@ impl Default for DbOptions {
             connect_timeout: Duration::from_secs(3),
             event_capacity: EventLog::DEFAULT_CAPACITY,
             clock: Clock::default(),
+            transaction_seconds: TransactionTimer::default(),
         }
     }
 }
@@ -102,6 +115,7 @@ struct Inner {
     /// The release task's next deadline (microseconds; `i64::MAX`: none) and its wake-up.
     next_release: std::sync::atomic::AtomicI64,
     release_wake: tokio::sync::Notify,
+    transaction_seconds: TransactionTimer,
 }
 
 /// The database handle: cheap to clone.
@@ -232,6 +246,7 @@ impl Db {
                 clock: options.clock.clone(),
                 next_release: std::sync::atomic::AtomicI64::new(i64::MAX),
                 release_wake: tokio::sync::Notify::new(),
+                transaction_seconds: options.transaction_seconds.clone(),
             }),
         })
     }
@@ -282,6 +297,7 @@ impl Db {
                 clock: options.clock.clone(),
                 next_release: std::sync::atomic::AtomicI64::new(i64::MAX),
                 release_wake: tokio::sync::Notify::new(),
+                transaction_seconds: options.transaction_seconds.clone(),
             }),
         };
         let _guard = runtime.enter();
@@ -410,20 +426,29 @@ impl Db {
                 append_events(conn, &mut events, next)?;
                 Ok((value, events))
             };
+            let began = std::time::Instant::now();
+            let timer = &inner.transaction_seconds;
+            let timed = |r| {
+                if let Some(h) = &timer.0 {
+                    h.record(began.elapsed().as_secs_f64());
+                }
+                r
+            };
             match conn {
                 Conn::Sqlite(c) => {
                     let (value, events) =
-                        c.immediate_transaction(|c| work(&mut Conn::Sqlite(c)))?;
+                        timed(c.immediate_transaction(|c| work(&mut Conn::Sqlite(c))))?;
                     for event in events {
                         inner.log.publish(event);
                     }
                     Ok(value)
                 }
                 Conn::Pg(c) => {
-                    let (value, events) = c
-                        .build_transaction()
-                        .read_committed()
-                        .run(|c| work(&mut Conn::Pg(c)))?;
+                    let (value, events) = timed(
+                        c.build_transaction()
+                            .read_committed()
+                            .run(|c| work(&mut Conn::Pg(c))),
+                    )?;
                     if !events.is_empty() {
                         inner.log.wake_reader.notify_one();
                         inner.log.wake_notifier.notify_one();

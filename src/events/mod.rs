@@ -10,7 +10,7 @@
 
 pub mod pg;
 
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -127,6 +127,8 @@ pub struct EventLog {
     published: AtomicI64,
     /// Subscriptions that have started (see [`EventLog::started`]).
     started: AtomicUsize,
+    /// Events published here since start (`roombook_events_published_total`).
+    published_total: AtomicU64,
     /// Rung after a local commit (PostgreSQL): read the log now.
     pub(crate) wake_reader: Notify,
     /// Rung after a local commit (PostgreSQL): tell the other replicas.
@@ -144,6 +146,7 @@ impl EventLog {
             database_id,
             published: AtomicI64::new(published),
             started: AtomicUsize::new(0),
+            published_total: AtomicU64::new(0),
             wake_reader: Notify::new(),
             wake_notifier: Notify::new(),
         }
@@ -162,7 +165,13 @@ impl EventLog {
     /// blocks. No subscriber is not an error: the change is committed either way.
     pub fn publish(&self, event: ReservationEvent) {
         self.published.fetch_max(event.seq, Ordering::AcqRel);
+        self.published_total.fetch_add(1, Ordering::Relaxed);
         let _ = self.tx.send(Arc::new(event));
+    }
+
+    /// How many events were published here since this process started.
+    pub fn published_total(&self) -> u64 {
+        self.published_total.load(Ordering::Relaxed)
     }
 
     /// The highest sequence number published here.

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::config::Limits;
 use crate::db::Db;
 use crate::error::Error;
+use crate::metrics::Metrics;
 pub use codes::{fill_codes, is_request_error};
 pub use documents::{count_aliases, selected_operation, Documents};
 pub use loaders::{RoomLoader, SeriesLoader};
@@ -37,8 +38,18 @@ fn builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
 }
 
 /// The schema over `db`, with its loaders and `limits`; rooms created without a time zone
-/// get `default_zone`.
+/// get `default_zone`. Its metrics go nowhere (see `build_with`).
 pub fn build(db: Db, limits: &Limits, default_zone: chrono_tz::Tz) -> AppSchema {
+    build_with(db, limits, default_zone, Metrics::new())
+}
+
+/// As `build`, counting bookings in `metrics`.
+pub fn build_with(
+    db: Db,
+    limits: &Limits,
+    default_zone: chrono_tz::Tz,
+    metrics: Metrics,
+) -> AppSchema {
     let rooms = DataLoader::new(RoomLoader(db.clone()), tokio::spawn);
     let series = DataLoader::new(SeriesLoader(db.clone()), tokio::spawn);
     builder(limits)
@@ -46,6 +57,7 @@ pub fn build(db: Db, limits: &Limits, default_zone: chrono_tz::Tz) -> AppSchema 
         .data(rooms)
         .data(series)
         .data(DefaultTimeZone(default_zone))
+        .data(metrics)
         .finish()
 }
 

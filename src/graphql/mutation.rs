@@ -16,6 +16,7 @@ use crate::domain::{
     RoomName, RoomPolicy, SeriesRequest,
 };
 use crate::error::Result as DomainResult;
+use crate::metrics::Metrics;
 
 /// The root of every write.
 pub struct Mutation;
@@ -73,27 +74,35 @@ impl Mutation {
     /// `conflictingReservationId`) if a CONFIRMED reservation of the room is in the way.
     #[graphql(guard = "Need::Member")]
     async fn book_room(&self, ctx: &Context<'_>, input: BookRoomInput) -> Result<Reservation> {
-        let room_id = parse_id(&input.room_id, "room").gql()?;
-        let organizer = principal(ctx)?
-            .organizer(
-                input.organizer_name.as_deref(),
-                input.organizer_email.as_deref(),
-            )
-            .gql()?;
-        let request = BookingRequest::validate(
-            BookingInput {
-                room_id,
-                start: input.start.0,
-                end: input.end.0,
-                title: input.title.as_deref(),
-                organizer_name: &organizer.name,
-                organizer_email: &organizer.email,
-                owner: organizer.owner,
-            },
-            data::<Db>(ctx)?.now(),
-        )
-        .gql()?;
-        Ok(Reservation(data::<Db>(ctx)?.book(request).await.gql()?))
+        let db = data::<Db>(ctx)?;
+        let booked = async {
+            let room_id = parse_id(&input.room_id, "room")?;
+            let organizer = principal(ctx)
+                .map_err(|e| crate::Error::internal(e.message))?
+                .organizer(
+                    input.organizer_name.as_deref(),
+                    input.organizer_email.as_deref(),
+                )?;
+            let request = BookingRequest::validate(
+                BookingInput {
+                    room_id,
+                    start: input.start.0,
+                    end: input.end.0,
+                    title: input.title.as_deref(),
+                    organizer_name: &organizer.name,
+                    organizer_email: &organizer.email,
+                    owner: organizer.owner,
+                },
+                db.now(),
+            )?;
+            db.book(request).await
+        }
+        .await;
+        data::<Metrics>(ctx)?.booking(match &booked {
+            Ok(_) => "booked",
+            Err(e) => e.code(),
+        });
+        Ok(Reservation(booked.gql()?))
     }
 
     /// Cancels a reservation; its slot is free again. `ALREADY_CANCELLED` if it was, `IN_PAST`

@@ -10,6 +10,7 @@ mod http;
 mod identity;
 mod limits;
 mod listing;
+mod metrics;
 mod postgres;
 mod process;
 mod properties;
