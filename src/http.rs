@@ -76,7 +76,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The GraphQL operation a response answered, for `/metrics` (bounded, see `Metrics`).
 #[derive(Clone)]
-struct OperationLabel(String);
+struct OperationLabel(std::sync::Arc<str>);
 
 /// Counts and times every request: by GraphQL operation on `/graphql`, else by route.
 async fn track(
@@ -88,14 +88,15 @@ async fn track(
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map(|p| p.as_str().to_owned());
+        .cloned();
     let resp = next.run(req).await;
-    let operation = match resp.extensions().get::<OperationLabel>() {
-        Some(label) => label.0.clone(),
+    let status = resp.status().as_u16();
+    match (resp.extensions().get::<OperationLabel>(), &route) {
+        (Some(label), _) => metrics.request(&label.0, status, began.elapsed()),
         // Routes are few and fixed; an unmatched path shares one value.
-        None => route.unwrap_or_else(|| "_unmatched".into()),
-    };
-    metrics.request(&operation, resp.status().as_u16(), began.elapsed());
+        (None, Some(route)) => metrics.request(route.as_str(), status, began.elapsed()),
+        (None, None) => metrics.request("_unmatched", status, began.elapsed()),
+    }
     resp
 }
 

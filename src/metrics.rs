@@ -4,8 +4,8 @@
 //! Gauges that are a count of something alive (WebSockets, subscriptions) and the process's
 //! CPU and memory are read when scraped.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use metrics::{
@@ -47,8 +47,19 @@ struct Inner {
     handle: PrometheusHandle,
     process: metrics_process::Collector,
     /// Operation names that have a label value of their own.
-    operations: Mutex<HashSet<String>>,
+    operations: RwLock<HashMap<Box<str>, Arc<str>>>,
+    /// The handles of each label value's series, so a request costs a read lock and a few
+    /// atomic adds rather than building keys and looking them up in the registry.
+    requests: RwLock<HashMap<Arc<str>, RequestSeries>>,
+    bookings: RwLock<HashMap<&'static str, Counter>>,
+    other: Arc<str>,
     events_published: Counter,
+}
+
+/// One operation's (or route's) request duration and its count by status.
+struct RequestSeries {
+    seconds: Histogram,
+    by_status: Vec<(u16, Counter)>,
 }
 
 /// What `/metrics` reads from the rest of the app when it is scraped.
@@ -118,7 +129,10 @@ impl Metrics {
                 recorder,
                 handle,
                 process,
-                operations: Mutex::new(HashSet::new()),
+                operations: RwLock::new(HashMap::new()),
+                requests: RwLock::new(HashMap::new()),
+                bookings: RwLock::new(HashMap::new()),
+                other: Arc::from(OTHER),
                 events_published,
             }),
         }
@@ -126,47 +140,93 @@ impl Metrics {
 
     /// The label value of an operation named `name` (`None`: unnamed): the name itself for
     /// the first [`MAX_OPERATION_NAMES`] names seen, else [`OTHER`].
-    pub fn operation_label(&self, name: Option<&str>) -> String {
+    pub fn operation_label(&self, name: Option<&str>) -> Arc<str> {
+        let inner = &self.inner;
         let Some(name) = name else {
-            return OTHER.into();
+            return Arc::clone(&inner.other);
         };
-        let Ok(mut known) = self.inner.operations.lock() else {
-            return OTHER.into();
-        };
-        if known.contains(name) {
-            return name.to_owned();
+        if let Some(known) = inner
+            .operations
+            .read()
+            .ok()
+            .and_then(|k| k.get(name).cloned())
+        {
+            return known;
         }
+        let Ok(mut known) = inner.operations.write() else {
+            return Arc::clone(&inner.other);
+        };
         if known.len() >= MAX_OPERATION_NAMES || name.len() > 100 || name == OTHER {
-            return OTHER.into();
+            return Arc::clone(&inner.other);
         }
-        known.insert(name.to_owned());
-        name.to_owned()
+        let label: Arc<str> = Arc::from(name);
+        known.insert(Box::from(name), Arc::clone(&label));
+        label
     }
 
-    /// Counts and times one HTTP request.
+    /// Counts and times one HTTP request answered for `operation` (a label value from
+    /// `operation_label`, or a route).
     pub fn request(&self, operation: &str, status: u16, elapsed: Duration) {
+        let inner = &self.inner;
+        if let Ok(requests) = inner.requests.read() {
+            if let Some(series) = requests.get(operation) {
+                if let Some((_, counter)) = series.by_status.iter().find(|(s, _)| *s == status) {
+                    counter.increment(1);
+                    series.seconds.record(elapsed.as_secs_f64());
+                    return;
+                }
+            }
+        }
+        // First request of this operation and status: register its series.
+        let Ok(mut requests) = inner.requests.write() else {
+            return;
+        };
         let op = Label::new("operation", operation.to_owned());
-        let counter = Key::from_parts(
-            REQUESTS,
-            vec![op.clone(), Label::new("status", status.to_string())],
-        );
-        self.inner
-            .recorder
-            .register_counter(&counter, &METADATA)
-            .increment(1);
-        let histogram = Key::from_parts(REQUEST_SECONDS, vec![op]);
-        self.inner
-            .recorder
-            .register_histogram(&histogram, &METADATA)
-            .record(elapsed.as_secs_f64());
+        let series = requests
+            .entry(Arc::from(operation))
+            .or_insert_with(|| RequestSeries {
+                seconds: inner.recorder.register_histogram(
+                    &Key::from_parts(REQUEST_SECONDS, vec![op.clone()]),
+                    &METADATA,
+                ),
+                by_status: Vec::new(),
+            });
+        let counter = match series.by_status.iter().find(|(s, _)| *s == status) {
+            Some((_, counter)) => counter.clone(),
+            None => {
+                let key =
+                    Key::from_parts(REQUESTS, vec![op, Label::new("status", status.to_string())]);
+                let counter = inner.recorder.register_counter(&key, &METADATA);
+                series.by_status.push((status, counter.clone()));
+                counter
+            }
+        };
+        counter.increment(1);
+        series.seconds.record(elapsed.as_secs_f64());
     }
 
     /// Counts one `bookRoom` by its outcome: `booked` or the error code.
     pub fn booking(&self, outcome: &'static str) {
-        let key = Key::from_parts(BOOKINGS, vec![Label::from_static_parts("outcome", outcome)]);
-        self.inner
-            .recorder
-            .register_counter(&key, &METADATA)
+        let inner = &self.inner;
+        if let Some(counter) = inner
+            .bookings
+            .read()
+            .ok()
+            .and_then(|b| b.get(outcome).cloned())
+        {
+            counter.increment(1);
+            return;
+        }
+        let Ok(mut bookings) = inner.bookings.write() else {
+            return;
+        };
+        bookings
+            .entry(outcome)
+            .or_insert_with(|| {
+                let key =
+                    Key::from_parts(BOOKINGS, vec![Label::from_static_parts("outcome", outcome)]);
+                inner.recorder.register_counter(&key, &METADATA)
+            })
             .increment(1);
     }
 
@@ -214,19 +274,24 @@ mod tests {
     #[test]
     fn operation_names_beyond_the_cap_and_unnamed_ones_share_one_label() {
         let m = Metrics::new();
-        assert_eq!(m.operation_label(None), OTHER);
+        assert_eq!(&*m.operation_label(None), OTHER);
         for i in 0..MAX_OPERATION_NAMES {
-            assert_eq!(m.operation_label(Some(&format!("Op{i}"))), format!("Op{i}"));
+            assert_eq!(
+                &*m.operation_label(Some(&format!("Op{i}"))),
+                format!("Op{i}")
+            );
         }
-        assert_eq!(m.operation_label(Some("Op0")), "Op0");
-        assert_eq!(m.operation_label(Some("OneTooMany")), OTHER);
-        assert_eq!(m.operation_label(Some(&"x".repeat(101))), OTHER);
+        assert_eq!(&*m.operation_label(Some("Op0")), "Op0");
+        assert_eq!(&*m.operation_label(Some("OneTooMany")), OTHER);
+        assert_eq!(&*m.operation_label(Some(&"x".repeat(101))), OTHER);
     }
 
     #[test]
     fn renders_every_name_api_md_lists() {
         let m = Metrics::new();
         m.request("Rooms", 200, Duration::from_millis(3));
+        m.request("Rooms", 200, Duration::from_millis(30));
+        m.request("Rooms", 400, Duration::from_millis(3));
         m.booking("booked");
         m.booking("OVERLAP");
         m.transaction_seconds().record(0.001);
@@ -236,8 +301,10 @@ mod tests {
             events_published: 7,
         });
         for needle in [
-            "roombook_http_requests_total{operation=\"Rooms\",status=\"200\"} 1",
-            "roombook_http_request_duration_seconds_bucket{operation=\"Rooms\",le=\"0.005\"} 1",
+            "roombook_http_requests_total{operation=\"Rooms\",status=\"200\"} 2",
+            "roombook_http_requests_total{operation=\"Rooms\",status=\"400\"} 1",
+            "roombook_http_request_duration_seconds_bucket{operation=\"Rooms\",le=\"0.005\"} 2",
+            "roombook_http_request_duration_seconds_count{operation=\"Rooms\"} 3",
             "roombook_bookings_total{outcome=\"booked\"} 1",
             "roombook_bookings_total{outcome=\"OVERLAP\"} 1",
             "roombook_websocket_connections 2",
