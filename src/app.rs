@@ -2,12 +2,21 @@
 //! tests both use it.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, Response};
 use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
@@ -31,6 +40,16 @@ pub struct App {
     pub router: Router,
     pub db: Db,
     pub ws: WsState,
+    /// How connections are held to account (`serve`).
+    pub connections: ConnectionLimits,
+}
+
+/// The limits `serve` puts on connections.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    pub header_read_timeout: Duration,
+    /// Most connections open at once, WebSockets included.
+    pub max: usize,
 }
 
 /// Opens the database of `config` and builds the router around it. A configuration of
@@ -79,7 +98,16 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
         metrics,
     });
     let router = with_request_log(router);
-    Ok(App { router, db, ws })
+    let connections = ConnectionLimits {
+        header_read_timeout: Duration::from_millis(config.limits.header_read_timeout_ms),
+        max: config.limits.connection_cap(),
+    };
+    Ok(App {
+        router,
+        db,
+        ws,
+        connections,
+    })
 }
 
 /// One line per request at INFO: method, path, GraphQL operation (recorded by the handler),
@@ -107,30 +135,125 @@ fn with_request_log(router: Router) -> Router {
 
 /// Serves `app` on `listener` until `shutdown` resolves: then stops accepting, closes
 /// WebSockets (1001) and lets in-flight requests finish, waiting at most 10 s for them.
+///
+/// Its own accept loop (hyper's connection builder, as `axum::serve` uses) for two things
+/// `axum::serve` lacks: a header-read timeout, so a client that sends its headers slowly or
+/// never, or leaves a keep-alive connection idle, is cut off; and a cap on open connections,
+/// beyond which a new one is told 503 at once instead of queueing behind everyone.
 pub async fn serve(
     listener: TcpListener,
     app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let ws = app.ws.clone();
-    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-    let stop = async move {
-        shutdown.await;
-        ws.shutdown.cancel();
-        let _ = stopping_tx.send(());
-    };
-    let server = axum::serve(listener, app.router).with_graceful_shutdown(stop);
-    let deadline = async {
-        if stopping_rx.await.is_ok() {
-            tokio::time::sleep(REQUEST_GRACE).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        served = server => served?,
-        () = deadline => tracing::warn!("in-flight requests did not finish within {REQUEST_GRACE:?}; stopping anyway"),
+    // HTTP/1.1 only: sniffing for HTTP/2's preface (hyper-util's auto builder) happens before
+    // the header-read timer starts, so a client that sends nothing would never be cut off.
+    // Browsers speak HTTP/2 only over TLS, which roombook leaves to a proxy in front.
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(app.connections.header_read_timeout);
+    // Shutdown: each connection finishes the request it serves, then closes.
+    let stopping = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let cap = app.connections.max;
+    let http = Arc::new(Semaphore::new(cap));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a moment rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Upgraded WebSockets no longer hold an HTTP permit; they count here.
+        let open = cap - http.available_permits() + app.ws.connections.len();
+        let permit = match Arc::clone(&http).try_acquire_owned() {
+            Ok(permit) if open < cap => permit,
+            _ => {
+                // Told 503 while few are being told; beyond that, closed at once.
+                if let Ok(turn) = Arc::clone(&refusing).try_acquire_owned() {
+                    tokio::spawn(async move {
+                        refuse(stream).await;
+                        drop(turn);
+                    });
+                }
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(
+            app.router
+                .clone()
+                .map_request(|req: Request<Incoming>| req.map(Body::new)),
+        );
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let stopping = stopping.clone();
+        tracker.spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            // A client that went away or timed out: nothing to report.
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stopping.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    app.ws.shutdown.cancel();
+    stopping.cancel();
+    tracker.close();
+    if tokio::time::timeout(REQUEST_GRACE, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "in-flight requests did not finish within {REQUEST_GRACE:?}; stopping anyway"
+        );
     }
     app.ws.close_all(WS_CLOSE_GRACE).await;
     Ok(())
+}
+
+/// Connections over the cap being answered at once; more are closed unanswered.
+const MAX_REFUSING: usize = 256;
+
+/// Answers a connection over the cap: reads its request's head (an HTTP client does not
+/// expect an answer before it has asked), then 503 and close. At most a second each way, so
+/// a client that sends or reads slowly cannot hold it.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let mut head = Vec::with_capacity(1024);
+        let mut buf = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    const BODY: &str = "the server has as many connections open as it allows; retry shortly\n";
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Retry-After: 1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await
+    })
+    .await;
 }

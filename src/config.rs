@@ -96,6 +96,40 @@ pub struct Limits {
     /// Milliseconds an HTTP request may take before it is answered with 408.
     #[arg(long, env = "ROOMBOOK_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
+    /// Milliseconds a client has to send a request's headers, counted from when the server
+    /// starts waiting for them: a slow or silent client is cut off after it, and so is a
+    /// keep-alive connection idle that long.
+    #[arg(long, env = "ROOMBOOK_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout_ms: u64,
+    /// Most connections open at once (HTTP and WebSocket); a connection beyond it is answered
+    /// 503 at once and closed. Default: 90% of the process's file-descriptor limit.
+    #[arg(long, env = "ROOMBOOK_MAX_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
+}
+
+impl Limits {
+    /// `--max-connections`, or 90% of the soft limit on open files (the rest: the database,
+    /// the log, a margin), at least 16.
+    pub fn connection_cap(&self) -> usize {
+        match self.max_connections {
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            None => (open_files_limit() / 10 * 9).max(16),
+        }
+    }
+}
+
+/// The soft limit on this process's open files (1024 if it cannot be read).
+fn open_files_limit() -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into the struct it is given, which lives here.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    if !ok || limit.rlim_cur == libc::RLIM_INFINITY {
+        return 1024;
+    }
+    usize::try_from(limit.rlim_cur).unwrap_or(1024)
 }
 
 /// Secured mode (API.md, "Identity and permissions"): giving one verification key turns it
@@ -203,6 +237,8 @@ impl Default for Limits {
             max_body_bytes: 64 * 1024,
             max_list: 5_000,
             request_timeout_ms: 10_000,
+            header_read_timeout_ms: 10_000,
+            max_connections: None,
         }
     }
 }

@@ -5,6 +5,7 @@ mod calendar;
 mod check_in;
 mod cli;
 mod concurrency;
+mod connections;
 mod helpers;
 mod http;
 mod identity;
