@@ -915,6 +915,113 @@ async fn bench_release() {
     );
 }
 
+/// RSS of the server per idle WebSocket: `IDLE_SOCKETS` (1,000) graphql-transport-ws
+/// connections, each acknowledged and subscribed to `reservationEvents`, then nothing.
+async fn bench_idle_sockets() {
+    let n = env_num("IDLE_SOCKETS", 1000) as usize;
+    let server = Server::start().await;
+    let ws_url = server.base.replace("http://", "ws://") + "/graphql";
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = server.rss_mb();
+    let mut sockets = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut req = ws_url.as_str().into_client_request().unwrap();
+        req.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("connects");
+        ws.send(Message::text(
+            json!({"type": "connection_init"}).to_string(),
+        ))
+        .await
+        .unwrap();
+        let _ack = ws.next().await;
+        if env_num("IDLE_SUBSCRIBE", 1) == 1 {
+            let sub = json!({"type": "subscribe", "id": format!("{i}"),
+                "payload": {"query": "subscription { reservationEvents { kind reservation { id title } } }"}});
+            ws.send(Message::text(sub.to_string())).await.unwrap();
+        }
+        sockets.push(ws);
+    }
+    // Let every subscription start.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = server.rss_mb();
+    println!(
+        "idle-sockets: {n} subscribed sockets; RSS {before:.1} -> {after:.1} MB: {:.1} KB per socket",
+        (after - before) * 1024.0 / n as f64
+    );
+    drop(sockets);
+}
+
+/// Connections that sent half a request's headers (`HALF_OPEN`, 2,000): the server's memory
+/// per connection, and how long normal requests take while they are held.
+async fn bench_half_open() {
+    use tokio::io::AsyncWriteExt;
+    let n = env_num("HALF_OPEN", 2000) as usize;
+    let server = Server::start().await;
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let probe = |label: &'static str| {
+        let server = &server;
+        async move {
+            let mut took = Vec::new();
+            for _ in 0..200 {
+                let t = Instant::now();
+                server.gql("{ rooms { id } }", json!({})).await;
+                took.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            took.sort_by(f64::total_cmp);
+            println!(
+                "half-open: {label}: normal request p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                took[100], took[198], took[199]
+            );
+        }
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    probe("without them").await;
+    let before = server.rss_mb();
+    let opened = Instant::now();
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut s = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connects");
+        s.write_all(b"POST /graphql HTTP/1.1\r\nHost: roombook\r\nContent-Type: appli")
+            .await
+            .unwrap();
+        held.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = server.rss_mb();
+    println!(
+        "half-open: {n} held; RSS {before:.1} -> {after:.1} MB: {:.1} KB per connection",
+        (after - before) * 1024.0 / n as f64
+    );
+    probe(&*Box::leak(format!("with {n} half-open").into_boxed_str())).await;
+    // Until the server has closed them all (the header-read timeout, 10 s by default).
+    let mut closed = 0;
+    for s in &mut held {
+        let mut buf = [0u8; 256];
+        loop {
+            use tokio::io::AsyncReadExt;
+            match tokio::time::timeout(Duration::from_secs(30), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    closed += 1;
+                    break;
+                }
+                Ok(Ok(_)) => continue,
+                Err(_) => break,
+            }
+        }
+    }
+    println!(
+        "half-open: {closed} of {n} closed by the server, the last {:.1} s after they were opened",
+        opened.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
     let wanted: Vec<String> = std::env::args()
         .skip(1)
@@ -953,6 +1060,12 @@ fn main() {
         }
         if runs("subscribe") {
             bench_subscribe().await;
+        }
+        if runs("idle-sockets") {
+            bench_idle_sockets().await;
+        }
+        if runs("half-open") {
+            bench_half_open().await;
         }
         if runs("history") {
             bench_history().await;
