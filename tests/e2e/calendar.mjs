@@ -3,29 +3,11 @@
 // titles and organizers need escaping and folding, and checks every event reads back as booked.
 //
 //   node tests/e2e/calendar.mjs [path/to/roombook]    (default: target/debug/roombook)
-import { spawn } from 'node:child_process';
 import ICAL from 'ical.js';
+import { startRoombook } from './server.mjs';
 
 const bin = process.argv[2] ?? 'target/debug/roombook';
-const server = spawn(bin, ['--addr', '127.0.0.1:0'], {
-  stdio: ['ignore', 'pipe', 'pipe'],
-  env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1' },
-});
-let log = '';
-const base = await new Promise((resolve, reject) => {
-  const timer = setTimeout(() => reject(new Error(`roombook did not start:\n${log}`)), 30000);
-  const onData = (chunk) => {
-    log += chunk;
-    const m = log.match(/http:\/\/(127\.0\.0\.1:\d+)\/graphql/);
-    if (m) {
-      clearTimeout(timer);
-      resolve(`http://${m[1]}`);
-    }
-  };
-  server.stdout.on('data', onData);
-  server.stderr.on('data', onData);
-  server.on('exit', (code) => reject(new Error(`roombook exited with ${code}:\n${log}`)));
-});
+const [server, base] = await startRoombook(bin);
 
 async function gql(query, variables = {}) {
   const res = await fetch(`${base}/graphql`, {

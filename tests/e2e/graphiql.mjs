@@ -6,45 +6,21 @@
 //
 //   node tests/e2e/graphiql.mjs [path/to/roombook]    (default: target/debug/roombook)
 // Env: CHROMIUM (default /usr/bin/chromium), SCREENSHOT (default docs/graphiql.png)
-import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { startRoombook } from './server.mjs';
 
 const bin = process.argv[2] ?? 'target/debug/roombook';
 const screenshot = process.env.SCREENSHOT ?? 'docs/graphiql.png';
 
-/** Starts roombook with `env` added; resolves to [process, base URL]. */
-async function start(env = {}) {
-  const server = spawn(bin, ['--addr', '127.0.0.1:0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1', ...env },
-  });
-  let serverLog = '';
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`roombook did not start:\n${serverLog}`)), 30000);
-    const onData = (chunk) => {
-      serverLog += chunk;
-      const m = serverLog.match(/http:\/\/(127\.0\.0\.1:\d+)\/graphql/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(`http://${m[1]}`);
-      }
-    };
-    server.stdout.on('data', onData);
-    server.stderr.on('data', onData);
-    server.on('exit', (code) => reject(new Error(`roombook exited with ${code}:\n${serverLog}`)));
-  });
-  return [server, url];
-}
-
-const [server, base] = await start();
+const [server, base] = await startRoombook(bin);
 // Secured mode with a secret made now; the token is minted here (HS256), as an identity
 // provider would.
 const secret = randomBytes(48).toString('base64');
-const [securedServer, securedBase] = await start({ ROOMBOOK_JWT_SECRET: secret });
+const [securedServer, securedBase] = await startRoombook(bin, { ROOMBOOK_JWT_SECRET: secret });
 const b64url = (s) => Buffer.from(s).toString('base64url');
 const claims = { sub: 'e2e-admin', name: 'E2E Admin', email: 'admin@example.com', roles: ['roombook-admin'],
   exp: Math.floor(Date.now() / 1000) + 3600 };
