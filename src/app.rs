@@ -79,6 +79,12 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
         config.default_time_zone,
         metrics.clone(),
     );
+    let live = graphql::Live::new(
+        db.clone(),
+        &config.limits,
+        config.default_time_zone,
+        metrics.clone(),
+    );
     let ws = WsState::new(
         WsConfig {
             init_timeout: Duration::from_millis(config.ws_init_timeout_ms),
@@ -87,6 +93,7 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
             ..WsConfig::default()
         },
         auth.clone(),
+        std::sync::Arc::new(live),
     );
     let router = http::router(AppState {
         schema,

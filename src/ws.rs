@@ -4,22 +4,25 @@
 //! runs in its own task and hands its messages to the connection's writer.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::Request;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response as HttpResponse;
-use futures_util::StreamExt;
+use futures_channel::mpsc;
+use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::{Auth, Principal};
-use crate::graphql::{count_aliases, fill_codes, is_request_error, AppSchema};
+use crate::graphql::{
+    count_aliases, fill_codes, is_request_error, AppSchema, Live, LiveSubscription, Started,
+};
 
 /// The two subprotocols, as named in `Sec-WebSocket-Protocol`.
 pub const TRANSPORT_WS: &str = "graphql-transport-ws";
@@ -67,13 +70,16 @@ pub struct WsState {
     pub shutdown: CancellationToken,
     /// Tracks connection tasks so shutdown can wait for them to close.
     pub connections: TaskTracker,
+    /// Runs `reservationEvents` subscriptions without an execution each.
+    pub live: Arc<Live>,
 }
 
 impl WsState {
-    pub fn new(config: WsConfig, auth: Auth) -> Self {
+    pub fn new(config: WsConfig, auth: Auth, live: Arc<Live>) -> Self {
         WsState {
             config,
             auth,
+            live,
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
         }
@@ -231,6 +237,8 @@ impl Connection {
         state: WsState,
         authorization: Option<String>,
     ) -> Self {
+        // futures' channel rather than tokio's: tokio's allocates a block of 32 slots up front
+        // (~1.5 KB a connection, idle or not); this one allocates per message in flight.
         let (out_tx, out_rx) = mpsc::channel(256);
         Connection {
             socket,
@@ -280,11 +288,11 @@ impl Connection {
                         tracing::debug!("WebSocket peer went silent; closing");
                         break Some((1001, "no response to keep-alive pings".to_owned()));
                     }
-                    if self.send_keepalive().await.is_err() {
+                    if Box::pin(self.send_keepalive()).await.is_err() {
                         break None;
                     }
                 }
-                Some(out) = self.out_rx.recv() => match out {
+                Some(out) = self.out_rx.next() => match out {
                     Outgoing::Send(msg) => {
                         if self.socket.send(msg).await.is_err() {
                             break None;
@@ -300,7 +308,9 @@ impl Connection {
                     let Some(Ok(msg)) = incoming else { break None };
                     last_heard = Instant::now();
                     let flow = match msg {
-                        Message::Text(t) => self.on_text(t.as_str()).await,
+                        // Boxed: the future of a connection waiting for its next message should
+                        // not carry room for handling one.
+                        Message::Text(t) => Box::pin(self.on_text(t.as_str())).await,
                         Message::Binary(_) => self.invalid("binary messages are not part of the protocol"),
                         Message::Close(_) => break None,
                         Message::Ping(_) | Message::Pong(_) => Flow::Continue,
@@ -339,7 +349,7 @@ impl Connection {
         }
     }
 
-    fn queue(&self, msg: Message) {
+    fn queue(&mut self, msg: Message) {
         if self.out_tx.try_send(Outgoing::Send(msg)).is_err() {
             tracing::debug!("WebSocket outbox full; dropping a protocol message");
         }
@@ -497,10 +507,13 @@ impl Connection {
             protocol: self.protocol,
             out: self.out_tx.clone(),
         };
-        let request = request.data(self.principal.clone());
-        let handle = self
-            .tasks
-            .spawn(op.run(self.schema.clone(), request, generation));
+        let start = Box::new(Start {
+            schema: self.schema.clone(),
+            live: Arc::clone(&self.state.live),
+            request,
+            principal: self.principal.clone(),
+        });
+        let handle = self.tasks.spawn(op.run(start, generation));
         self.operations.insert(id, (generation, handle));
     }
 }
@@ -543,9 +556,58 @@ struct Operation {
     out: mpsc::Sender<Outgoing>,
 }
 
+/// What an operation starts from.
+struct Start {
+    schema: AppSchema,
+    live: Arc<Live>,
+    request: Request,
+    principal: Principal,
+}
+
 impl Operation {
-    async fn run(self, schema: AppSchema, request: Request, generation: u64) {
-        let mut stream = schema.execute_stream(request);
+    /// Runs the operation. Boxed where it is not live delivery: the future of an idle
+    /// subscription is most of its memory, and should not carry room for the rest.
+    async fn run(self, start: Box<Start>, generation: u64) {
+        let started = Box::pin(
+            start
+                .live
+                .start(&start.schema, start.request, start.principal),
+        );
+        match started.await {
+            Started::Live(subscription) => self.deliver(subscription, generation).await,
+            Started::Responses(stream) => Box::pin(self.relay(stream, generation)).await,
+        }
+    }
+
+    /// Sends a live subscription's events until it ends or the connection goes.
+    async fn deliver(mut self, mut subscription: LiveSubscription, generation: u64) {
+        let ty = match self.protocol {
+            Protocol::TransportWs => "next",
+            Protocol::Legacy => "data",
+        };
+        let id = Value::from(self.id.as_str()).to_string();
+        while let Some(payload) = subscription.next().await {
+            let msg = format!(r#"{{"type":"{ty}","id":{id},"payload":{payload}}}"#);
+            let msg = Message::Text(Utf8Bytes::from(msg));
+            if self.out.send(Outgoing::Send(msg)).await.is_err() {
+                return; // the connection is gone
+            }
+        }
+        self.finish(generation).await;
+    }
+
+    async fn finish(mut self, generation: u64) {
+        let complete = json!({"type": "complete", "id": self.id});
+        let _ = self.out.send(Outgoing::Send(text(complete))).await;
+        let _ = self.out.send(Outgoing::Done(self.id, generation)).await;
+    }
+
+    /// Sends the responses of an execution (a refusal ends it with `error`).
+    async fn relay(
+        mut self,
+        mut stream: futures_util::stream::BoxStream<'static, async_graphql::Response>,
+        generation: u64,
+    ) {
         let mut first = true;
         while let Some(mut resp) = stream.next().await {
             fill_codes(&mut resp);
@@ -578,8 +640,6 @@ impl Operation {
                 return; // the connection is gone
             }
         }
-        let complete = json!({"type": "complete", "id": self.id});
-        let _ = self.out.send(Outgoing::Send(text(complete))).await;
-        let _ = self.out.send(Outgoing::Done(self.id, generation)).await;
+        self.finish(generation).await;
     }
 }

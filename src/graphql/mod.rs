@@ -2,6 +2,7 @@
 
 mod codes;
 mod documents;
+mod live;
 mod loaders;
 mod mutation;
 mod query;
@@ -12,7 +13,9 @@ mod types;
 use std::any::Any;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, ErrorExtensions, Schema, SchemaBuilder, ID};
+use async_graphql::{
+    Context, ErrorExtensions, ObjectType, Schema, SchemaBuilder, SubscriptionType, ID,
+};
 use uuid::Uuid;
 
 use crate::config::Limits;
@@ -21,6 +24,7 @@ use crate::error::Error;
 use crate::metrics::Metrics;
 pub use codes::{fill_codes, is_request_error};
 pub use documents::{count_aliases, selected_operation, Documents};
+pub use live::{Live, LiveSubscription, Started};
 pub use loaders::{RoomLoader, SeriesLoader};
 pub use mutation::Mutation;
 pub use query::Query;
@@ -34,7 +38,6 @@ fn builder(limits: &Limits) -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query, Mutation, Subscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .data(ListLimit(limits.max_list))
 }
 
 /// The schema over `db`, with its loaders and `limits`; rooms created without a time zone
@@ -50,15 +53,32 @@ pub fn build_with(
     default_zone: chrono_tz::Tz,
     metrics: Metrics,
 ) -> AppSchema {
+    with_data(builder(limits), db, limits, default_zone, metrics).finish()
+}
+
+/// What resolvers read from the schema: the database, its loaders, the default zone, the
+/// list limit and the metrics (the main schema and `live`'s share it).
+fn with_data<Q, M, S>(
+    builder: SchemaBuilder<Q, M, S>,
+    db: Db,
+    limits: &Limits,
+    default_zone: chrono_tz::Tz,
+    metrics: Metrics,
+) -> SchemaBuilder<Q, M, S>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
     let rooms = DataLoader::new(RoomLoader(db.clone()), tokio::spawn);
     let series = DataLoader::new(SeriesLoader(db.clone()), tokio::spawn);
-    builder(limits)
+    builder
         .data(db)
         .data(rooms)
         .data(series)
         .data(DefaultTimeZone(default_zone))
+        .data(ListLimit(limits.max_list))
         .data(metrics)
-        .finish()
 }
 
 /// The zone of rooms created without one (`--default-time-zone`).

@@ -1,10 +1,10 @@
 //! The live feed: `reservationEvents`, fed by the event log.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::{Context, Enum, ErrorExtensions, Object, Result, Subscription, ID};
-use futures_util::stream::{self, Stream};
+use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 use uuid::Uuid;
@@ -38,7 +38,7 @@ impl Subscription {
         ctx: &Context<'_>,
         room_id: Option<ID>,
         after: Option<String>,
-    ) -> Result<impl Stream<Item = Result<ReservationEvent>>> {
+    ) -> Result<BoxStream<'static, Result<ReservationEvent>>> {
         let room_id = room_id.map(|id| parse_id(&id, "room")).transpose().gql()?;
         let db = data::<Db>(ctx)?.clone();
         let after = after
@@ -77,15 +77,37 @@ impl Subscription {
         }
         // Started: everything committed from here on is this subscription's.
         feed._started = Some(feed.db.events().started());
+        if let Ok(capture) = ctx.data::<Capture>() {
+            // The WebSocket endpoint delivers it itself (`live`): hand the feed over.
+            capture.put(feed);
+            return Ok(stream::empty().boxed());
+        }
         Ok(stream::unfold(feed, |mut feed| async move {
             let item = feed.next().await?;
             Some((item, feed))
-        }))
+        })
+        .boxed())
+    }
+}
+
+/// Request data asking `reservationEvents` to hand its started feed over rather than run it
+/// as a stream (see `live`).
+#[derive(Clone, Default)]
+pub(crate) struct Capture(Arc<Mutex<Option<Feed>>>);
+
+impl Capture {
+    fn put(&self, feed: Feed) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(feed);
+    }
+
+    /// The feed, if the subscription started.
+    pub(crate) fn take(&self) -> Option<Feed> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
 /// One subscription's position: the live receiver, and the log behind it.
-struct Feed {
+pub(crate) struct Feed {
     db: Db,
     room: Option<Uuid>,
     rx: Receiver<Arc<events::ReservationEvent>>,
@@ -105,9 +127,13 @@ struct Feed {
 impl Feed {
     /// Reads the next batch of the log after `last`, up to `catch_up_to`.
     async fn replay(&mut self) -> crate::error::Result<()> {
-        let batch = self
-            .db
-            .replay(self.last, self.catch_up_to + 1, self.room, REPLAY_BATCH)
+        // Boxed: a feed waits on its receiver almost all its life, and its future should not
+        // carry the space of a database call it rarely makes.
+        let batch =
+            Box::pin(
+                self.db
+                    .replay(self.last, self.catch_up_to + 1, self.room, REPLAY_BATCH),
+            )
             .await?;
         if (batch.len() as i64) < REPLAY_BATCH {
             // All that matches up to the target is in hand; the rest was for other rooms.
@@ -117,8 +143,17 @@ impl Feed {
         Ok(())
     }
 
-    async fn next(&mut self) -> Option<Result<ReservationEvent>> {
+    /// The next event owed to this subscriber, or the error saying how many it missed; `None`
+    /// once the log closes.
+    pub(crate) async fn next(&mut self) -> Option<Result<ReservationEvent>> {
         loop {
+            if self.backlog.is_empty() && self.backlog.capacity() > 0 {
+                // Caught up: give back what the catch-up held.
+                self.backlog = VecDeque::new();
+            }
+            if self.before.is_empty() && self.before.capacity() > 0 {
+                self.before = HashSet::new();
+            }
             if let Some(event) = self.backlog.pop_front() {
                 self.last = event.seq;
                 if self.before.remove(&event.seq) {

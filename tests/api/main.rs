@@ -11,6 +11,7 @@ mod http;
 mod identity;
 mod limits;
 mod listing;
+mod live;
 mod metrics;
 mod postgres;
 mod process;
