@@ -4,12 +4,15 @@
 //!     cargo bench --bench load                 # every workload
 //!     cargo bench --bench load -- subscribe    # some: subscribe book history list race memory
 //!                                              #       policy available series release
+//!                                              #       idle-sockets half-open
 //!     BENCH_DATABASE=postgres://... cargo bench --bench load -- replicas
 //!
 //! Env: SUBSCRIBERS (1000), EVENTS (100), INTERVAL_MS (100), SECONDS (5), CONNS (32),
 //! PREFILL (100000), ROOMS (1000, for `available`), ROUNDS (10 for `policy`, 6 for `series`),
 //! SERIES_PER_SEC (10, for `series`; 0: back to back), RELEASES (1000, for `release`),
-//! BENCH_DATABASE (the servers' --database; default in memory).
+//! BENCH_DATABASE (the servers' --database; default in memory), IDLE_SOCKETS (1000) and
+//! IDLE_SUBSCRIBE (1; 0: acked only) for `idle-sockets`, HALF_OPEN (2000) for `half-open`,
+//! ROOMBOOK_BIN (a roombook binary to run instead of this build's).
 //! `replicas` (only with a PostgreSQL BENCH_DATABASE, and not in the default set): the
 //! subscribe workload with the subscribers on one replica and the bookings made through
 //! another, so it measures delivery across replicas.
@@ -52,7 +55,10 @@ impl Server {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
-        let bin = env!("CARGO_BIN_EXE_roombook");
+        // `ROOMBOOK_BIN` runs another build (an older one, for a before/after in one session).
+        let bin = std::env::var("ROOMBOOK_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_roombook").to_owned());
+        let bin = bin.as_str();
         let addr = format!("127.0.0.1:{port}");
         let pinned = Command::new("taskset")
             .arg("-V")

@@ -117,8 +117,9 @@ pub fn upgrade(
         .protocols([TRANSPORT_WS, LEGACY_WS])
         // tungstenite allocates (and zero-fills) its whole read buffer per connection: 128 KiB
         // by default, almost all of an idle socket's memory (146 KB per subscribed socket; 19
-        // KB with 1 KiB, `cargo bench --bench load -- idle-sockets`). Protocol messages are
-        // small; a larger one grows the buffer to its length as it arrives.
+        // KB with 1 KiB, `cargo bench --bench load -- idle-sockets`; live delivery and a lean
+        // connection took it to 7 KB). Protocol messages are small; a larger one grows the
+        // buffer to its length as it arrives.
         .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(state.config.max_message_bytes)
         .max_frame_size(state.config.max_message_bytes);
