@@ -108,6 +108,8 @@ struct Plan {
     operation_name: Option<String>,
     variables: Variables,
     principal: Principal,
+    /// Whether the delivery schema runs the document as the real schema would (see `fits`).
+    fits: OnceCell<bool>,
     /// The last event rendered, by sequence number: its subscribers all want it next.
     last: Mutex<Option<(i64, Rendering)>>,
 }
@@ -158,8 +160,9 @@ impl Live {
         mut request: Request,
         principal: Principal,
     ) -> Started {
-        let Some(plan) = self.plan(&mut request, &principal) else {
-            return Started::Responses(schema.execute_stream(request.data(principal)).boxed());
+        let plan = match self.plan(&mut request, &principal) {
+            Some(plan) if plan.fits().await => plan,
+            _ => return Started::Responses(schema.execute_stream(request.data(principal)).boxed()),
         };
         let capture = Capture::default();
         let mut responses = Vec::new();
@@ -198,6 +201,7 @@ impl Live {
             operation_name: request.operation_name.clone(),
             variables: request.variables.clone(),
             principal: principal.clone(),
+            fits: OnceCell::new(),
             last: Mutex::new(None),
         });
         let mut plans = self.lock();
@@ -272,15 +276,39 @@ impl Plan {
         Arc::clone(payload.await)
     }
 
-    /// Resolves the document against `delivered`: the response a subscription stream would
-    /// have yielded for it, serialized.
-    async fn render(&self, delivered: Delivered) -> Arc<str> {
+    /// Whether the delivery schema takes the document as the real schema did: a dry run whose
+    /// root field fails must report that failure and nothing else. Anything else (a directive
+    /// skipping the field, or a rule the two schemas would judge differently) runs as an
+    /// execution instead, so a subscriber never gets errors live delivery made.
+    async fn fits(&self) -> bool {
+        let fits = self.fits.get_or_init(|| async {
+            const PROBE: &str = "live delivery probe";
+            let response = self
+                .execute(Delivered::Failed(async_graphql::Error::new(PROBE)))
+                .await;
+            let fits = matches!(response.errors.as_slice(),
+                [e] if e.message == PROBE && !e.path.is_empty());
+            if !fits {
+                tracing::info!(errors = ?response.errors, "a subscription runs as an execution");
+            }
+            fits
+        });
+        *fits.await
+    }
+
+    async fn execute(&self, delivered: Delivered) -> Response {
         let mut request = Request::new(String::new());
         request.set_parsed_query(self.document.clone());
         request.operation_name = self.operation_name.clone();
         request.variables = self.variables.clone();
         let request = request.data(self.principal.clone()).data(delivered);
-        let mut response = Box::pin(self.schema.execute(request)).await;
+        Box::pin(self.schema.execute(request)).await
+    }
+
+    /// Resolves the document against `delivered`: the response a subscription stream would
+    /// have yielded for it, serialized.
+    async fn render(&self, delivered: Delivered) -> Arc<str> {
+        let mut response = self.execute(delivered).await;
         fill_codes(&mut response);
         match serde_json::to_string(&response) {
             Ok(json) => json.into(),

@@ -293,6 +293,8 @@ async fn what_live_delivery_does_not_take_runs_as_before() {
         "subscription A { reservationEvents { kind } } query B { rooms { id } }",
         "subscription { reservationEvents { kind } __typename }",
         "{ rooms { id } }",
+        // Its one field skipped: the execution has nothing to run, and says so by ending.
+        "subscription { reservationEvents @include(if: false) { kind } }",
     ] {
         let req = request(doc, json!({})).operation_name("A");
         let req = if doc.starts_with("subscription A") {
@@ -301,6 +303,9 @@ async fn what_live_delivery_does_not_take_runs_as_before() {
             request(doc, json!({}))
         };
         match side.live.start(&side.schema, req, Principal::Open).await {
+            Started::Responses(mut r) if doc.contains("@include") => {
+                assert!(r.next().await.is_none(), "{doc}: nothing, then the end");
+            }
             Started::Responses(_) => {}
             Started::Live(_) => panic!("{doc} went live"),
         }
