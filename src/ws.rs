@@ -1,7 +1,9 @@
 //! GraphQL over WebSocket on `/graphql`: `graphql-transport-ws` (the graphql-ws library's
 //! PROTOCOL.md, with every close code it names) and the legacy `graphql-ws`
 //! (subscriptions-transport-ws). One task per connection owns the socket; each operation
-//! runs in its own task and hands its messages to the connection's writer.
+//! runs in its own task and hands its messages to the connection's writer. A lone
+//! `reservationEvents` subscription is delivered by `graphql::Live` (no execution of its own);
+//! everything else runs through async-graphql's `execute_stream`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -102,6 +104,16 @@ impl WsState {
 enum Protocol {
     TransportWs,
     Legacy,
+}
+
+impl Protocol {
+    /// The type of the message carrying one result: `next`, or the legacy `data`.
+    fn result_type(self) -> &'static str {
+        match self {
+            Protocol::TransportWs => "next",
+            Protocol::Legacy => "data",
+        }
+    }
 }
 
 /// Upgrades to a WebSocket speaking whichever of the two protocols the client offers.
@@ -582,10 +594,7 @@ impl Operation {
 
     /// Sends a live subscription's events until it ends or the connection goes.
     async fn deliver(mut self, mut subscription: LiveSubscription, generation: u64) {
-        let ty = match self.protocol {
-            Protocol::TransportWs => "next",
-            Protocol::Legacy => "data",
-        };
+        let ty = self.protocol.result_type();
         let id = Value::from(self.id.as_str()).to_string();
         while let Some(payload) = subscription.next().await {
             let msg = format!(r#"{{"type":"{ty}","id":{id},"payload":{payload}}}"#);
@@ -630,11 +639,7 @@ impl Operation {
                 let _ = self.out.send(Outgoing::Done(self.id, generation)).await;
                 return;
             } else {
-                let ty = match self.protocol {
-                    Protocol::TransportWs => "next",
-                    Protocol::Legacy => "data",
-                };
-                json!({"type": ty, "id": self.id, "payload": resp})
+                json!({"type": self.protocol.result_type(), "id": self.id, "payload": resp})
             };
             first = false;
             if self.out.send(Outgoing::Send(text(msg))).await.is_err() {
