@@ -217,7 +217,7 @@ impl Live {
         self.plans.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Plans in use (tests and the idle-socket benchmark).
+    /// How many plans subscribers hold (distinct document, variables and caller).
     pub fn plans(&self) -> usize {
         self.lock()
             .map
