@@ -85,20 +85,25 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
         config.default_time_zone,
         metrics.clone(),
     );
+    // One cache and one guard for every document, over HTTP and WebSocket.
+    let documents = std::sync::Arc::new(graphql::Documents::new(
+        512,
+        graphql::DocumentLimits::from(&config.limits),
+    ));
     let ws = WsState::new(
         WsConfig {
             init_timeout: Duration::from_millis(config.ws_init_timeout_ms),
             keepalive: Duration::from_millis(config.ws_keepalive_ms.max(1)),
-            max_aliases: config.limits.max_aliases,
             ..WsConfig::default()
         },
         auth.clone(),
         std::sync::Arc::new(live),
+        documents.clone(),
     );
     let router = http::router(AppState {
         schema,
         ws: ws.clone(),
-        documents: Default::default(),
+        documents,
         limits: config.limits.clone(),
         db: db.clone(),
         auth,

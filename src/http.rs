@@ -25,11 +25,8 @@ use crate::calendar;
 use crate::config::Limits;
 use crate::db::Db;
 use crate::graphiql;
-use crate::graphql::{
-    count_aliases, fill_codes, is_request_error, selected_operation, AppSchema, Documents,
-};
+use crate::graphql::{fill_codes, is_request_error, selected_operation, AppSchema, Documents};
 use crate::metrics::{Live, Metrics};
-use crate::ws::too_many_aliases;
 use crate::ws::{self, WsState};
 
 /// What every handler shares.
@@ -422,8 +419,8 @@ async fn graphql_post(
                 }
             }
             for request in batch.iter_mut() {
-                if let Err(message) = prepare(&state, request) {
-                    return graphql_response(refusal(message), ty);
+                if let Err(error) = state.documents.admit(request) {
+                    return graphql_response(refusal(error), ty);
                 }
             }
             let mut batch = batch.data(principal);
@@ -440,19 +437,9 @@ async fn graphql_post(
     }
 }
 
-/// Parses `request` (through the cache) and checks the limits that validation does not:
-/// aliases. A document that does not parse is left for execution to report.
-fn prepare(state: &AppState, request: &mut Request) -> Result<(), String> {
-    let aliases = state.documents.prepare(request).map_or(0, count_aliases);
-    if aliases > state.limits.max_aliases {
-        return Err(too_many_aliases(aliases, state.limits.max_aliases));
-    }
-    Ok(())
-}
-
 /// A request error: nothing ran.
-fn refusal(message: String) -> async_graphql::Response {
-    async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(message, None)])
+fn refusal(error: async_graphql::ServerError) -> async_graphql::Response {
+    async_graphql::Response::from_errors(vec![error])
 }
 
 /// The request(s) in a POST body, straight from the bytes. async-graphql takes a missing
@@ -510,7 +497,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 /// Names the request's operation in the request's log line: its name, else its kind.
-/// Reads the document `Documents::prepare` left in the request; parses nothing. Returns the
+/// Reads the document `Documents::admit` left in the request; parses nothing. Returns the
 /// operation's name, if it has one.
 fn record_operation(request: &mut Request) -> Option<String> {
     let name = request.operation_name.clone();
@@ -576,8 +563,8 @@ async fn graphql_get(
             )
         }
     };
-    if let Err(message) = prepare(&state, &mut request) {
-        return graphql_response(refusal(message), ty);
+    if let Err(error) = state.documents.admit(&mut request) {
+        return graphql_response(refusal(error), ty);
     }
     let name = record_operation(&mut request);
     let label = OperationLabel(state.metrics.operation_label(name.as_deref()));

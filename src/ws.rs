@@ -23,7 +23,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::{Auth, Principal};
 use crate::graphql::{
-    count_aliases, fill_codes, is_request_error, AppSchema, Live, LiveSubscription, Started,
+    fill_codes, is_request_error, AppSchema, Documents, Live, LiveSubscription, Started,
 };
 
 /// The two subprotocols, as named in `Sec-WebSocket-Protocol`.
@@ -46,8 +46,6 @@ pub struct WsConfig {
     pub max_operations: usize,
     /// Largest message accepted, in bytes.
     pub max_message_bytes: usize,
-    /// Most aliased fields in one operation.
-    pub max_aliases: usize,
 }
 
 impl Default for WsConfig {
@@ -57,7 +55,6 @@ impl Default for WsConfig {
             keepalive: Duration::from_secs(15),
             max_operations: 100,
             max_message_bytes: 64 * 1024,
-            max_aliases: 30,
         }
     }
 }
@@ -74,14 +71,17 @@ pub struct WsState {
     pub connections: TaskTracker,
     /// Runs `reservationEvents` subscriptions without an execution each.
     pub live: Arc<Live>,
+    /// Parses and bounds every document, as for HTTP.
+    pub documents: Arc<Documents>,
 }
 
 impl WsState {
-    pub fn new(config: WsConfig, auth: Auth, live: Arc<Live>) -> Self {
+    pub fn new(config: WsConfig, auth: Auth, live: Arc<Live>, documents: Arc<Documents>) -> Self {
         WsState {
             config,
             auth,
             live,
+            documents,
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
         }
@@ -490,24 +490,26 @@ impl Connection {
     }
 
     fn start(&mut self, id: String, mut request: Request) {
-        let aliases = request.parsed_query().map(count_aliases).unwrap_or(0);
         let refusal = if self.operations.len() >= self.state.config.max_operations {
-            Some(format!(
+            let message = format!(
                 "too many operations on this connection (at most {}); complete one first",
                 self.state.config.max_operations
-            ))
-        } else if aliases > self.state.config.max_aliases {
-            Some(too_many_aliases(aliases, self.state.config.max_aliases))
+            );
+            let mut error = async_graphql::ServerError::new(message, None);
+            let mut ext = async_graphql::ErrorExtensionValues::default();
+            ext.set("code", "BAD_USER_INPUT");
+            error.extensions = Some(ext);
+            Some(error)
         } else {
-            None
+            // The guard, parsing and aliases, exactly as over HTTP.
+            self.state.documents.admit(&mut request).err()
         };
-        if let Some(message) = refusal {
-            tracing::info!(%message, "WebSocket operation refused");
-            let errors = json!([{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]);
+        if let Some(error) = refusal {
+            tracing::info!(message = %error.message, "WebSocket operation refused");
             let msg = match self.protocol {
-                Protocol::TransportWs => json!({"type": "error", "id": id, "payload": errors}),
+                Protocol::TransportWs => json!({"type": "error", "id": id, "payload": [error]}),
                 Protocol::Legacy => {
-                    json!({"type": "error", "id": id, "payload": {"message": message}})
+                    json!({"type": "error", "id": id, "payload": {"message": error.message}})
                 }
             };
             self.queue(text(msg));
@@ -555,11 +557,6 @@ fn authorization_in(payload: &Value) -> Option<&str> {
     }
     let map = payload.as_object()?;
     find(map).or_else(|| map.get("headers")?.as_object().and_then(find))
-}
-
-/// The refusal of an operation with `n` aliases where `max` are allowed.
-pub fn too_many_aliases(n: usize, max: usize) -> String {
-    format!("the operation has {n} aliases; at most {max} are allowed")
 }
 
 /// One running operation of a connection.

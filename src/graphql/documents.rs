@@ -8,46 +8,91 @@ use std::sync::Mutex;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use async_graphql::Request;
+use async_graphql::{Request, ServerError};
 
-/// A bounded cache of parsed documents. When full it starts over, so its size never grows
-/// past `capacity` documents of at most `MAX_QUERY_BYTES` each.
+use super::guard::{self, Refused};
+use crate::config::Limits;
+
+/// A bounded cache of parsed documents, and the one door every document goes through before
+/// execution (HTTP and WebSocket alike): the guard's bounds, parsing, aliases. When full the
+/// cache starts over, so its size never grows past `capacity` documents of at most
+/// `MAX_QUERY_BYTES` each.
 pub struct Documents {
     docs: Mutex<HashMap<String, ExecutableDocument>>,
     capacity: usize,
+    limits: DocumentLimits,
+}
+
+/// What one document may hold.
+#[derive(Clone, Copy, Debug)]
+pub struct DocumentLimits {
+    /// Most fields an operation may select with its fragments expanded (`--max-complexity`).
+    pub max_fields: usize,
+    /// Most aliased fields (`--max-aliases`).
+    pub max_aliases: usize,
+}
+
+impl From<&Limits> for DocumentLimits {
+    fn from(limits: &Limits) -> Self {
+        DocumentLimits {
+            max_fields: limits.max_complexity,
+            max_aliases: limits.max_aliases,
+        }
+    }
 }
 
 impl Documents {
     /// Longer query texts are parsed each time, never kept.
     pub const MAX_QUERY_BYTES: usize = 8 * 1024;
 
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize, limits: DocumentLimits) -> Self {
         Documents {
             docs: Mutex::new(HashMap::new()),
             capacity,
+            limits,
         }
     }
 
-    /// Gives `request` its parsed document, from the cache or freshly parsed (and then kept).
-    /// A query that does not parse is left for execution to report.
-    pub fn prepare<'r>(&self, request: &'r mut Request) -> Option<&'r ExecutableDocument> {
+    /// Readies `request` for execution: gives it its parsed document (from the cache, or
+    /// freshly parsed and then kept) once the guard has bounded what parsing and validating it
+    /// can cost, and counts its aliases. A refusal is a request error: nothing runs. A query
+    /// that does not parse is left for execution to report (parsing it again is as safe).
+    pub fn admit(&self, request: &mut Request) -> Result<(), ServerError> {
+        let doc = self.prepare(request).map_err(Refused::into_server_error)?;
+        let aliases = doc.map_or(0, count_aliases);
+        if aliases > self.limits.max_aliases {
+            let message = too_many_aliases(aliases, self.limits.max_aliases);
+            return Err(Refused { message, pos: None }.into_server_error());
+        }
+        Ok(())
+    }
+
+    fn prepare<'r>(
+        &self,
+        request: &'r mut Request,
+    ) -> Result<Option<&'r ExecutableDocument>, Refused> {
         let cacheable = request.query.len() <= Self::MAX_QUERY_BYTES;
         if cacheable {
             let cached = self.lock().get(&request.query).cloned();
             if let Some(doc) = cached {
                 request.set_parsed_query(doc);
-                return request.parsed_query().ok();
+                return Ok(request.parsed_query().ok());
             }
         }
-        let doc = request.parsed_query().ok()?.clone();
+        guard::scan(&request.query)?;
+        let Ok(doc) = request.parsed_query() else {
+            return Ok(None);
+        };
+        guard::check_expansion(doc, self.limits.max_fields)?;
         if cacheable {
+            let doc = doc.clone();
             let mut docs = self.lock();
             if docs.len() >= self.capacity {
                 docs.clear();
             }
             docs.insert(request.query.clone(), doc);
         }
-        request.parsed_query().ok()
+        Ok(request.parsed_query().ok())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecutableDocument>> {
@@ -56,9 +101,14 @@ impl Documents {
     }
 }
 
+/// The refusal of an operation with `n` aliases where `max` are allowed.
+fn too_many_aliases(n: usize, max: usize) -> String {
+    format!("the operation has {n} aliases; at most {max} are allowed")
+}
+
 impl Default for Documents {
     fn default() -> Self {
-        Documents::new(512)
+        Documents::new(512, DocumentLimits::from(&Limits::default()))
     }
 }
 
@@ -111,14 +161,18 @@ pub fn count_aliases(doc: &ExecutableDocument) -> usize {
 mod tests {
     use super::*;
 
+    fn limits() -> DocumentLimits {
+        DocumentLimits::from(&Limits::default())
+    }
+
     #[test]
     fn a_cached_document_is_the_parsed_query() {
-        let docs = Documents::new(2);
+        let docs = Documents::new(2, limits());
         let mut first = Request::new("query Q { rooms { id } }");
-        let parsed = docs.prepare(&mut first).cloned().unwrap();
+        let parsed = docs.prepare(&mut first).unwrap().cloned().unwrap();
         let mut again = Request::new("query Q { rooms { id } }");
         assert_eq!(
-            format!("{:?}", docs.prepare(&mut again).unwrap()),
+            format!("{:?}", docs.prepare(&mut again).unwrap().unwrap()),
             format!("{parsed:?}")
         );
         assert!(matches!(
@@ -133,25 +187,35 @@ mod tests {
             "query { a: rooms { id } b: rooms { n: name ...F } ... on Query { c: rooms { id } } }
              fragment F on Room { x: id y: id }",
         );
-        let doc = Documents::new(1).prepare(&mut r).cloned().unwrap();
+        let doc = Documents::new(1, limits())
+            .prepare(&mut r)
+            .unwrap()
+            .cloned()
+            .unwrap();
         assert_eq!(count_aliases(&doc), 6);
     }
 
     #[test]
     fn the_cache_stays_within_its_capacity() {
-        let docs = Documents::new(2);
+        let docs = Documents::new(2, limits());
         for i in 0..5 {
-            docs.prepare(&mut Request::new(format!(
+            let _ = docs.prepare(&mut Request::new(format!(
                 "query Q{i} {{ rooms {{ id }} }}"
             )));
             assert!(docs.lock().len() <= 2);
         }
-        assert!(docs.prepare(&mut Request::new("{ rooms { ")).is_none());
+        assert!(docs
+            .prepare(&mut Request::new("{ rooms { "))
+            .unwrap()
+            .is_none());
         let long = format!(
             "{{ rooms {{ id }} }} # {}",
             "x".repeat(Documents::MAX_QUERY_BYTES)
         );
-        assert!(docs.prepare(&mut Request::new(long.clone())).is_some());
+        assert!(docs
+            .prepare(&mut Request::new(long.clone()))
+            .unwrap()
+            .is_some());
         assert!(!docs.lock().contains_key(&long));
     }
 }

@@ -2,6 +2,7 @@
 
 mod codes;
 mod documents;
+mod guard;
 mod live;
 mod loaders;
 mod mutation;
@@ -23,7 +24,8 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::metrics::Metrics;
 pub use codes::{fill_codes, is_request_error};
-pub use documents::{count_aliases, selected_operation, Documents};
+pub use documents::{count_aliases, selected_operation, DocumentLimits, Documents};
+pub use guard::MAX_NESTING;
 pub use live::{Live, LiveSubscription, Started};
 pub use loaders::{RoomLoader, SeriesLoader};
 pub use mutation::Mutation;
