@@ -28,6 +28,7 @@ use crate::graphql;
 use crate::http::{self, AppState};
 use crate::jobs;
 use crate::metrics::Metrics;
+use crate::socket::Socket;
 use crate::ws::{WsConfig, WsState};
 
 /// How long shutdown waits for WebSocket connections to close.
@@ -206,7 +207,7 @@ pub async fn serve(
                 .map_request(|req: Request<Incoming>| req.map(Body::new)),
         );
         let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection(TokioIo::new(Socket::new(stream)), service)
             .with_upgrades();
         let stopping = stopping.clone();
         tracker.spawn(async move {

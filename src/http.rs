@@ -51,7 +51,10 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_millis(state.limits.request_timeout_ms);
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route(
+            "/graphql",
+            get(graphql_get).post(graphql_post).fallback(graphql_other),
+        )
         .route("/graphiql/{file}", get(graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -63,12 +66,29 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        .layer(axum::middleware::map_response_with_state(
+            state.limits.request_timeout_ms,
+            timed_out,
+        ))
         // Outermost: counts every answer, 408 and 413 included.
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             track,
         ))
         .with_state(state)
+}
+
+/// The timeout's 408 gets a GraphQL error body, like every other answer on `/graphql`.
+async fn timed_out(State(ms): State<u64>, resp: Response) -> Response {
+    if resp.status() != StatusCode::REQUEST_TIMEOUT {
+        return resp;
+    }
+    let message = format!(
+        "no answer within {ms} ms (--request-timeout-ms): the request body did not arrive in \
+         full, or the operation took too long; a mutation may or may not have committed"
+    );
+    let body = json!({"errors": [{"message": message, "extensions": {"code": "INTERNAL"}}]});
+    body_of(&body, StatusCode::REQUEST_TIMEOUT, MediaType::Json)
 }
 
 /// The GraphQL operation a response answered, for `/metrics` (bounded, see `Metrics`).
@@ -521,6 +541,20 @@ fn is_mutation(request: &mut Request) -> bool {
         .ok()
         .and_then(|doc| selected_operation(doc, name.as_deref()))
         .is_some_and(|(_, ty)| ty == OperationType::Mutation)
+}
+
+/// Any other method on `/graphql`: 405 with `Allow`, and a GraphQL error body like every
+/// other answer there.
+async fn graphql_other(headers: HeaderMap) -> Response {
+    let ty = negotiate(&headers).unwrap_or(MediaType::Json);
+    let mut resp = request_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        ty,
+        "/graphql takes GET (queries) and POST (any operation)",
+    );
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    resp
 }
 
 async fn graphql_get(

@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+pub mod socket;
 pub mod ws;
 
 pub use error::{Error, Result};

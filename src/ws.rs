@@ -159,6 +159,28 @@ pub fn upgrade(
     })
 }
 
+/// The close frame owed for a read that failed on the peer's frames, or `None` when the
+/// connection itself is gone. tungstenite's error reaches us boxed in `axum::Error`, whose text
+/// is tungstenite's own; the WebSocket tests hold each case to its code.
+fn read_failure(e: &axum::Error, max_message_bytes: usize) -> Option<(u16, String)> {
+    let text = e.to_string();
+    if text.starts_with("Space limit exceeded") {
+        Some((
+            1009,
+            format!("message too big: at most {max_message_bytes} bytes"),
+        ))
+    } else if text.starts_with("WebSocket protocol error") {
+        Some((1002, text))
+    } else if text.starts_with("UTF-8 encoding error") {
+        Some((1007, "text message is not UTF-8".to_owned()))
+    } else {
+        None
+    }
+}
+
+/// How long a closing connection waits for the peer's close frame.
+const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
+
 /// A close frame; its reason is cut to the 123 bytes a close frame can carry.
 fn close(code: u16, reason: &str) -> Message {
     let mut end = reason.len().min(123);
@@ -318,14 +340,34 @@ impl Connection {
                     }
                 },
                 incoming = self.socket.recv() => {
-                    let Some(Ok(msg)) = incoming else { break None };
+                    let msg = match incoming {
+                        Some(Ok(msg)) => msg,
+                        // RFC 6455 7.4.1: the close code says why (1009 too big, 1002 a
+                        // protocol violation, 1007 text that is not UTF-8).
+                        Some(Err(e)) => match read_failure(&e, self.state.config.max_message_bytes) {
+                            Some(ending) => {
+                                tracing::info!(error = %e, "WebSocket closed: bad frame");
+                                break Some(ending);
+                            }
+                            None => {
+                                tracing::debug!(error = %e, "WebSocket read failed");
+                                break None;
+                            }
+                        },
+                        None => break None,
+                    };
                     last_heard = Instant::now();
                     let flow = match msg {
                         // Boxed: the future of a connection waiting for its next message should
                         // not carry room for handling one.
                         Message::Text(t) => Box::pin(self.on_text(t.as_str())).await,
                         Message::Binary(_) => self.invalid("binary messages are not part of the protocol"),
-                        Message::Close(_) => break None,
+                        // RFC 6455 5.5.1: the peer's close is answered with a close frame, which
+                        // tungstenite queued on reading it; flushing sends it.
+                        Message::Close(_) => {
+                            let _ = self.socket.flush().await;
+                            break None;
+                        }
                         Message::Ping(_) | Message::Pong(_) => Flow::Continue,
                     };
                     if let Flow::Close(code, reason) = flow {
@@ -337,8 +379,25 @@ impl Connection {
         // Stop every operation first: nothing more is sent after the close frame.
         self.tasks.abort_all();
         if let Some((code, reason)) = ending {
-            let _ = self.socket.send(close(code, &reason)).await;
+            if self.socket.send(close(code, &reason)).await.is_ok() {
+                Box::pin(self.await_close_reply()).await;
+            }
         }
+    }
+
+    /// After our close frame: reads (and drops) what the peer still sends until its close
+    /// frame, for at most `CLOSE_REPLY_WAIT`. Closing the socket with unread data in it makes
+    /// the kernel reset the connection, and a reset can destroy the close frame we just sent
+    /// before the peer reads it.
+    async fn await_close_reply(&mut self) {
+        let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
+            while let Some(Ok(msg)) = self.socket.recv().await {
+                if matches!(msg, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
 
     async fn send_keepalive(&mut self) -> Result<(), axum::Error> {

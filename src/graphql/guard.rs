@@ -265,7 +265,7 @@ pub fn check_expansion(doc: &ExecutableDocument, max_fields: usize) -> Result<()
             return Err(Refused::at(
                 op.pos,
                 format!(
-                    "the operation selects {} fields once its fragments are expanded; at most \
+                    "the operation is too complex: it selects {} fields once its fragments are expanded; at most \
                      {max_fields} are allowed (--max-complexity)",
                     fields_text(fields)
                 ),
@@ -413,11 +413,12 @@ mod tests {
             refused.message.contains("nests deeper than 64"),
             "{refused:?}"
         );
+        // The 63rd `[`: column 19 + 62.
         assert_eq!(
             refused.pos,
             Some(Pos {
                 line: 1,
-                column: 82
+                column: 81
             })
         );
     }
