@@ -7,6 +7,7 @@ mod cli;
 mod concurrency;
 mod connections;
 mod helpers;
+mod hostile;
 mod http;
 mod identity;
 mod limits;

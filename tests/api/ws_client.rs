@@ -177,6 +177,21 @@ impl WsClient {
         }
     }
 
+    /// Sends a close frame and reports whether the server answered with one within 5 s.
+    pub async fn close_and_await_reply(&mut self) -> bool {
+        self.ws.close(None).await.expect("close frame sent");
+        let wait = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Close(_))) => return true,
+                    Some(Ok(_)) => continue,
+                    None | Some(Err(_)) => return false,
+                }
+            }
+        });
+        wait.await.unwrap_or(false)
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }

@@ -15,7 +15,7 @@
 //
 //   node tests/fuzz/fuzz.mjs path/to/roombook
 //   FUZZ_SEED (default: random) FUZZ_CASES (default 40000) FUZZ_SECONDS (default 180) FUZZ_CONCURRENCY (8)
-//   FUZZ_ONLY=N replays case N of the seed alone.
+//   FUZZ_ONLY=N replays case N of the seed alone; FUZZ_KINDS=mutate,ws runs only those kinds.
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -32,6 +32,7 @@ const seed = Number(process.env.FUZZ_SEED ?? (randomBytes(4).readUInt32LE() >>> 
 const cases = Number(process.env.FUZZ_CASES ?? 40000);
 const seconds = Number(process.env.FUZZ_SECONDS ?? 180);
 const only = process.env.FUZZ_ONLY === undefined ? null : Number(process.env.FUZZ_ONLY);
+const onlyKinds = process.env.FUZZ_KINDS?.split(',');
 const SECRET = 'fuzz-secret-that-is-at-least-32-bytes-long';
 const ISSUER = 'https://id.fuzz.example';
 const AUDIENCE = 'roombook';
@@ -541,6 +542,8 @@ async function runCase(i, servers) {
   const rng = new Rng((seed ^ Math.imul(i + 1, 0x9e3779b1)) >>> 0);
   const [open, secured] = servers;
   const roll = rng.int(100);
+  const kind = roll < 35 ? 'gen' : roll < 60 ? 'mutate' : roll < 75 ? 'http' : roll < 90 ? 'ws' : 'token';
+  if (onlyKinds && !onlyKinds.includes(kind)) return ['skipped', null];
   if (roll < 35) {
     const g = generated(rng);
     let errors;
