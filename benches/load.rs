@@ -4,7 +4,7 @@
 //!     cargo bench --bench load                 # every workload
 //!     cargo bench --bench load -- subscribe    # some: subscribe book history list race memory
 //!                                              #       policy available series release
-//!                                              #       idle-sockets half-open
+//!                                              #       idle-sockets half-open hostile
 //!     BENCH_DATABASE=postgres://... cargo bench --bench load -- replicas
 //!
 //! Env: SUBSCRIBERS (1000), EVENTS (100), INTERVAL_MS (100), SECONDS (5), CONNS (32),
@@ -145,6 +145,22 @@ impl Server {
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
             .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+
+    /// CPU time the server has used (user + system), in milliseconds.
+    fn cpu_ms(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command's closing parenthesis; utime and stime are 14th and 15th.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<f64> = rest
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0.0))
+            .collect();
+        let ticks = 100.0; // USER_HZ on Linux
+        f.get(11)
+            .zip(f.get(12))
+            .map_or(f64::NAN, |(u, s)| (u + s) * 1e3 / ticks)
     }
 }
 
@@ -1028,6 +1044,150 @@ async fn bench_half_open() {
     );
 }
 
+/// Hostile documents (`hostile`): what each refusal costs the server, and `/healthz`'s
+/// latency alone and while 4 clients send nothing but such documents. The shapes: fragment
+/// fan-outs of 25, 40 and 64 levels (2^levels fields if expanded), and lists, objects and
+/// selection sets nested 30,000 deep (as deep as the default 64 KiB body allows).
+async fn bench_hostile() {
+    let server = Server::start().await;
+    let fan_out = |levels: usize| {
+        let mut q = "{ ...L0 }".to_owned();
+        for i in 0..levels {
+            q += &format!(" fragment L{i} on Query {{ ...L{n} ...L{n} }}", n = i + 1);
+        }
+        q + &format!(" fragment L{levels} on Query {{ __typename }}")
+    };
+    let n = 30_000;
+    let shapes: Vec<(String, String)> = vec![
+        ("fan-out 25".into(), fan_out(25)),
+        ("fan-out 40".into(), fan_out(40)),
+        ("fan-out 64".into(), fan_out(64)),
+        (
+            format!("list {n} deep"),
+            format!(
+                "{{ rooms(features: {}\"a\"{}) {{ id }} }}",
+                "[".repeat(n),
+                "]".repeat(n)
+            ),
+        ),
+        (
+            "object 12,000 deep".into(),
+            format!(
+                "mutation {{ createRoom(input: {}1{}) {{ id }} }}",
+                "{a:".repeat(12_000),
+                "}".repeat(12_000)
+            ),
+        ),
+        (
+            "selections 20,000 deep".into(),
+            format!("{}{}", "{a".repeat(20_000), "}".repeat(20_000)),
+        ),
+    ];
+    let health = |label: String| {
+        let server = &server;
+        async move {
+            // For 2 s, one probe every 2 ms or so.
+            let mut took = Vec::new();
+            let began = Instant::now();
+            while began.elapsed() < Duration::from_secs(2) {
+                let t = Instant::now();
+                let ok = server
+                    .client
+                    .get(format!("{}/healthz", server.base))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == 200);
+                assert!(ok, "/healthz answers");
+                took.push(t.elapsed().as_secs_f64() * 1e3);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            took.sort_by(f64::total_cmp);
+            let at = |q: f64| took[((took.len() - 1) as f64 * q) as usize];
+            println!(
+                "hostile: /healthz {label}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} probes)",
+                at(0.5),
+                at(0.99),
+                at(1.0),
+                took.len()
+            );
+        }
+    };
+    health("alone".into()).await;
+    for (name, query) in &shapes {
+        let body = json!({ "query": query });
+        let count = 200;
+        let cpu = server.cpu_ms();
+        let mut took = Vec::new();
+        for _ in 0..count {
+            let t = Instant::now();
+            let v: Value = server
+                .client
+                .post(format!("{}/graphql", server.base))
+                .json(&body)
+                .send()
+                .await
+                .expect("answered")
+                .json()
+                .await
+                .expect("JSON");
+            took.push(t.elapsed().as_secs_f64() * 1e3);
+            assert!(v.get("data").is_none(), "{name}: refused, nothing ran: {v}");
+        }
+        let cpu_each = (server.cpu_ms() - cpu) / count as f64;
+        took.sort_by(f64::total_cmp);
+        println!(
+            "hostile: {name} ({} KB): refused in p50 {:.2} ms, p99 {:.2} ms; server CPU {cpu_each:.2} ms each",
+            query.len() / 1024,
+            took[count / 2],
+            took[count * 99 / 100]
+        );
+    }
+    // /healthz while four clients send ordinary queries as fast as they can, then while they
+    // send nothing but hostile documents: a refusal should cost no more than a small query.
+    for (label, docs) in [
+        (
+            "ordinary queries ({ rooms { id } })",
+            vec!["{ rooms { id } }".to_owned()],
+        ),
+        (
+            "hostile documents",
+            shapes.iter().map(|(_, q)| q.clone()).collect(),
+        ),
+    ] {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sent = Arc::new(AtomicU64::new(0));
+        let mut senders = Vec::new();
+        for c in 0..4 {
+            let (client, base) = (server.client.clone(), server.base.clone());
+            let body = json!({ "query": docs[c % docs.len()] });
+            let (stop, sent) = (Arc::clone(&stop), Arc::clone(&sent));
+            senders.push(tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = client
+                        .post(format!("{base}/graphql"))
+                        .json(&body)
+                        .send()
+                        .await;
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let began = Instant::now();
+        let before = sent.load(Ordering::Relaxed);
+        health(format!("with 4 clients sending {label}")).await;
+        let during = sent.load(Ordering::Relaxed) - before;
+        stop.store(true, Ordering::Relaxed);
+        for s in senders {
+            let _ = s.await;
+        }
+        println!(
+            "hostile:   meanwhile {during} answered ({:.0}/s)",
+            during as f64 / began.elapsed().as_secs_f64()
+        );
+    }
+}
+
 fn main() {
     let wanted: Vec<String> = std::env::args()
         .skip(1)
@@ -1075,6 +1235,9 @@ fn main() {
         }
         if runs("history") {
             bench_history().await;
+        }
+        if runs("hostile") {
+            bench_hostile().await;
         }
         if wanted.iter().any(|w| w == "replicas") {
             bench_replicas().await;
