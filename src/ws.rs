@@ -152,7 +152,7 @@ pub fn upgrade(
                 None => {
                     let reason =
                         "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws";
-                    let _ = socket.send(close(4406, reason)).await;
+                    close_gracefully(&mut socket, 4406, reason).await;
                 }
             }
         })
@@ -176,6 +176,24 @@ fn read_failure(e: &axum::Error, max_message_bytes: usize) -> Option<(u16, Strin
     } else {
         None
     }
+}
+
+/// Sends our close frame, then reads (and drops) what the peer still sends until its close
+/// frame, for at most `CLOSE_REPLY_WAIT`. Closing the socket with unread data in it makes the
+/// kernel reset the connection, and a reset can destroy the close frame we just sent before
+/// the peer reads it.
+async fn close_gracefully(socket: &mut WebSocket, code: u16, reason: &str) {
+    if socket.send(close(code, reason)).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
+        while let Some(Ok(msg)) = socket.recv().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// How long a closing connection waits for the peer's close frame.
@@ -379,25 +397,8 @@ impl Connection {
         // Stop every operation first: nothing more is sent after the close frame.
         self.tasks.abort_all();
         if let Some((code, reason)) = ending {
-            if self.socket.send(close(code, &reason)).await.is_ok() {
-                Box::pin(self.await_close_reply()).await;
-            }
+            Box::pin(close_gracefully(&mut self.socket, code, &reason)).await;
         }
-    }
-
-    /// After our close frame: reads (and drops) what the peer still sends until its close
-    /// frame, for at most `CLOSE_REPLY_WAIT`. Closing the socket with unread data in it makes
-    /// the kernel reset the connection, and a reset can destroy the close frame we just sent
-    /// before the peer reads it.
-    async fn await_close_reply(&mut self) {
-        let _ = tokio::time::timeout(CLOSE_REPLY_WAIT, async {
-            while let Some(Ok(msg)) = self.socket.recv().await {
-                if matches!(msg, Message::Close(_)) {
-                    break;
-                }
-            }
-        })
-        .await;
     }
 
     async fn send_keepalive(&mut self) -> Result<(), axum::Error> {
