@@ -547,13 +547,15 @@ fn is_mutation(request: &mut Request) -> bool {
 /// other answer there.
 async fn graphql_other(headers: HeaderMap) -> Response {
     let ty = negotiate(&headers).unwrap_or(MediaType::Json);
-    let mut resp = request_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        ty,
-        "/graphql takes GET (queries) and POST (any operation)",
-    );
+    let message = "/graphql takes GET (queries) and POST (any operation)";
+    method_not_allowed(ty, message, "GET, POST")
+}
+
+/// 405 with `Allow` and a GraphQL error body.
+fn method_not_allowed(ty: MediaType, message: &str, allow: &'static str) -> Response {
+    let mut resp = request_error(StatusCode::METHOD_NOT_ALLOWED, ty, message);
     resp.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     resp
 }
 
@@ -603,13 +605,7 @@ async fn graphql_get(
     let name = record_operation(&mut request);
     let label = OperationLabel(state.metrics.operation_label(name.as_deref()));
     if is_mutation(&mut request) {
-        let mut resp = request_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            ty,
-            "mutations must be sent with POST",
-        );
-        resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        let mut resp = method_not_allowed(ty, "mutations must be sent with POST", "POST");
         resp.extensions_mut().insert(label);
         return resp;
     }
