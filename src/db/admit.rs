@@ -1,0 +1,174 @@
+//! Locking rooms and deciding whether a slot may be taken: the one answer `bookRoom`, series,
+//! reschedule and `availableRooms` share (overlap, buffers, every policy of the room).
+
+use super::*;
+
+/// Locks `rooms` (sorted by the caller) for the transaction; each one's rules, if it exists.
+pub(super) fn lock_rooms(conn: &mut Conn<'_>, rooms: &[Uuid]) -> Result<Vec<Option<RoomRulesRow>>> {
+    let ids: Vec<String> = rooms.iter().map(Uuid::to_string).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    Ok(RoomRow::lock(conn, &refs)?)
+}
+
+/// Locks room `id` for the transaction and reads its rules; `NOT_FOUND` if there is none.
+pub(super) fn lock_room(conn: &mut Conn<'_>, id: Uuid) -> Result<Rules> {
+    match RoomRow::lock(conn, &[&id.to_string()])?.pop().flatten() {
+        Some(row) => rules_from_row(row),
+        None => Err(room_not_found(&id.to_string())),
+    }
+}
+
+/// What a booking checks of its room, parsed.
+pub(super) struct Rules {
+    pub(super) archived: bool,
+    pub(super) tz: chrono_tz::Tz,
+    pub(super) policy: RoomPolicy,
+}
+
+pub(super) fn rules_from_row(row: RoomRulesRow) -> Result<Rules> {
+    let tz = domain::parse_time_zone(&row.time_zone)
+        .map_err(|_| Error::internal(format_args!("stored time zone {:?}", row.time_zone)))?;
+    let opening_hours = match &row.opening_hours {
+        None => None,
+        Some(text) => Some(
+            OpeningHours::from_stored(text)
+                .ok_or_else(|| Error::internal(format_args!("stored opening hours {text:?}")))?,
+        ),
+    };
+    Ok(Rules {
+        archived: row.archived,
+        tz,
+        policy: RoomPolicy {
+            min_duration_minutes: row.min_duration_minutes,
+            max_duration_minutes: row.max_duration_minutes,
+            buffer_minutes: row.buffer_minutes,
+            booking_horizon_days: row.booking_horizon_days,
+            opening_hours,
+            check_in_required: row.check_in_required,
+            check_in_opens_minutes: row.check_in_opens_minutes,
+            auto_release_minutes: row.auto_release_minutes,
+        },
+    })
+}
+
+/// When a reservation of `slot` in a room with `rules` is released unless checked in.
+pub(super) fn release_deadline(slot: Slot, rules: &Rules) -> Option<i64> {
+    domain::auto_release_at(slot.start(), &rules.policy).map(domain::to_micros)
+}
+
+pub(super) fn buffer_micros(policy: &RoomPolicy) -> i64 {
+    i64::from(policy.buffer_minutes) * 60_000_000
+}
+
+/// On PostgreSQL, which of `slots` have a CONFIRMED reservation of the room within `buffer`
+/// (microseconds), found in one statement; `None` on SQLite, where each slot's own probe in
+/// `admit` costs no round trip.
+pub(super) fn near_slots(
+    conn: &mut Conn<'_>,
+    room_id: Uuid,
+    slots: &[Slot],
+    buffer: i64,
+) -> Result<Option<std::collections::HashSet<usize>>> {
+    let Conn::Pg(c) = conn else {
+        return Ok(None);
+    };
+    let (starts, ends): (Vec<i64>, Vec<i64>) = slots
+        .iter()
+        .map(|&slot| {
+            let (start, end) = micros(slot);
+            (start - buffer, end + buffer)
+        })
+        .unzip();
+    let hits = ReservationRow::conflicting_slots_pg(c, &room_id.to_string(), &starts, &ends)?;
+    Ok(Some(hits.into_iter().collect()))
+}
+
+/// How `admit` finds an overlap when the room has no buffer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Probe {
+    /// A single write: on PostgreSQL the exclusion constraint decides at the write.
+    AtWrite,
+    /// Always an explicit index probe, on both backends: the verdict is needed before any
+    /// write (each occurrence of a series).
+    Now,
+}
+
+/// Booking rules 3, 5 and 6 for `slot` in the locked room `room_id`, in API.md's order:
+/// archived, overlap, the policy (durations, horizon, opening hours), then the buffer.
+/// `except` is the reservation being moved.
+///
+/// One index probe on the success path, whatever the policy: in a room with a buffer the
+/// probe looks `b` further on each side, which also finds any overlap, and only when it finds
+/// something does a second probe tell an overlap from a reservation merely too close. On
+/// PostgreSQL a single write to a room without a buffer leaves the overlap to the exclusion
+/// constraint (see `check_overlap`); if the policy refuses such a slot, the overlap probe runs
+/// first, so a slot that breaks both is `OVERLAP` on either backend.
+pub(super) fn admit(
+    conn: &mut Conn<'_>,
+    rules: &Rules,
+    room_id: Uuid,
+    slot: Slot,
+    except: Option<&str>,
+    now: DateTime<Utc>,
+    probe: Probe,
+) -> Result<()> {
+    if rules.archived {
+        return Err(Error::RoomArchived(room_id));
+    }
+    let room = room_id.to_string();
+    let room = room.as_str();
+    let (start, end) = micros(slot);
+    let overlap = |conn: &mut Conn<'_>| {
+        refuse_conflict(ReservationRow::conflict(conn, room, start, end, except)?)
+    };
+    let b = buffer_micros(&rules.policy);
+    let deferred = b == 0 && probe == Probe::AtWrite && matches!(conn, Conn::Pg(_));
+    let near = if b > 0 {
+        ReservationRow::conflict(conn, room, start - b, end + b, except)?
+    } else if probe == Probe::Now {
+        overlap(conn)?;
+        None
+    } else {
+        check_overlap(conn, room, start, end, except)?;
+        None
+    };
+    if near.is_some() {
+        overlap(conn)?;
+    }
+    if let Err(refused) = rules.policy.check(slot, now, rules.tz) {
+        if deferred {
+            overlap(conn)?;
+        }
+        return Err(refused);
+    }
+    match near {
+        Some(other) => Err(buffer_violation(rules.policy.buffer_minutes, other)),
+        None => Ok(()),
+    }
+}
+
+/// Rule 3 inside a write. SQLite: one index probe. PostgreSQL: the exclusion constraint
+/// decides when the row is written (the room is locked, so nothing can slip in between), and
+/// the probe runs only if it refuses, to name the reservation in the way (`Db::guarded`):
+/// most bookings succeed, and this saves each of them a statement.
+pub(super) fn check_overlap(
+    conn: &mut Conn<'_>,
+    room: &str,
+    start: i64,
+    end: i64,
+    except: Option<&str>,
+) -> Result<()> {
+    match conn {
+        Conn::Sqlite(_) => {
+            refuse_conflict(ReservationRow::conflict(conn, room, start, end, except)?)
+        }
+        Conn::Pg(_) => Ok(()),
+    }
+}
+
+pub(super) fn refuse_conflict(conflict: Option<Uuid>) -> Result<()> {
+    match conflict {
+        None => Ok(()),
+        Some(conflicting) => Err(Error::Overlap { conflicting }),
+    }
+}

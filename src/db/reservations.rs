@@ -1,0 +1,286 @@
+//! Reservations: booking, cancelling, rescheduling, check-in and check-out, and the lists.
+
+use super::*;
+
+impl Db {
+    pub async fn reservation(&self, id: Uuid) -> Result<Option<Reservation>> {
+        self.interact(move |conn| {
+            ReservationRow::find(conn, &id.to_string())?
+                .map(reservation_from_row)
+                .transpose()
+        })
+        .await
+    }
+
+    /// Reservations overlapping `window`, sorted by start; only CONFIRMED ones unless
+    /// `include_cancelled`. An unknown `room_id` is `NOT_FOUND`; more than `max` is refused.
+    pub async fn reservations(
+        &self,
+        window: Window,
+        room_id: Option<Uuid>,
+        include_cancelled: bool,
+        max: usize,
+    ) -> Result<Vec<Reservation>> {
+        self.list(window, room_id, None, include_cancelled, max, true)
+            .await
+    }
+
+    /// The reservations `owner` booked overlapping `window`, sorted by start; only CONFIRMED
+    /// ones unless `include_cancelled`; more than `max` is refused.
+    pub async fn reservations_owned(
+        &self,
+        owner: Owner,
+        window: Window,
+        include_cancelled: bool,
+        max: usize,
+    ) -> Result<Vec<Reservation>> {
+        self.list(window, None, Some(owner), include_cancelled, max, false)
+            .await
+    }
+
+    /// The CONFIRMED reservations of `room` (just read, so known to exist: rooms are never
+    /// deleted) overlapping `window`, sorted by start; more than `max` is refused.
+    pub async fn reservations_of(
+        &self,
+        room: &Room,
+        window: Window,
+        max: usize,
+    ) -> Result<Vec<Reservation>> {
+        self.list(window, Some(room.id), None, false, max, false)
+            .await
+    }
+
+    pub(super) async fn list(
+        &self,
+        window: Window,
+        room_id: Option<Uuid>,
+        owner: Option<Owner>,
+        include_cancelled: bool,
+        max: usize,
+        check_room: bool,
+    ) -> Result<Vec<Reservation>> {
+        self.interact(move |conn| {
+            let room = room_id.map(|id| id.to_string());
+            if let Some(room) = room.as_ref().filter(|_| check_room) {
+                if !RoomRow::exists(conn, room)? {
+                    return Err(room_not_found(room));
+                }
+            }
+            let filter = ListFilter {
+                room_id: room.as_deref(),
+                owner: owner.as_ref(),
+                include_cancelled,
+                from: domain::to_micros(window.from),
+                to: domain::to_micros(window.to),
+            };
+            let (rows, more) = ReservationRow::list(conn, &filter, max)?;
+            if more {
+                return Err(too_many(
+                    "reservations",
+                    max,
+                    "ask for a shorter window or one room",
+                ));
+            }
+            rows.into_iter().map(reservation_from_row).collect()
+        })
+        .await
+    }
+
+    /// Books `req` if its room exists and the slot is free: check and write in one step.
+    pub async fn book(&self, req: BookingRequest) -> Result<Reservation> {
+        let slot = micros(req.slot);
+        let room_id = req.room_id;
+        let probe = move |conn: &mut Conn<'_>| {
+            Ok(ReservationRow::conflict(
+                conn,
+                &room_id.to_string(),
+                slot.0,
+                slot.1,
+                None,
+            )?)
+        };
+        let write = move |conn: &mut Conn<'_>, now: DateTime<Utc>| {
+            let rules = lock_room(conn, room_id)?;
+            admit(conn, &rules, room_id, req.slot, None, now, Probe::AtWrite)?;
+            let (start, end) = slot;
+            let at = domain::to_micros(now);
+            let row = ReservationRow {
+                id: StoredUuid(new_id()),
+                room_id: StoredUuid(room_id),
+                start_at: start,
+                end_at: end,
+                title: req.title.clone(),
+                organizer_name: req.organizer_name.clone(),
+                organizer_email: req.organizer_email.clone(),
+                status: StoredStatus(ReservationStatus::Confirmed),
+                created_at: at,
+                updated_at: at,
+                series_id: None,
+                checked_in_at: None,
+                released_at: None,
+                auto_release_at: release_deadline(req.slot, &rules),
+                owner_subject: req.owner.as_ref().map(|o| o.subject.clone()),
+                owner_issuer: req.owner.as_ref().map(|o| o.issuer.clone()),
+            };
+            guard_overlap(row.insert(conn))?;
+            let reservation = reservation_from_row(row)?;
+            let event = event(EventKind::Booked, &reservation, None, now);
+            Ok((reservation, vec![event]))
+        };
+        let booked = self.guarded(write, probe).await?;
+        self.deadline_set(booked.auto_release_at);
+        Ok(booked)
+    }
+
+    /// Cancels reservation `id`: its slot is free again.
+    pub async fn cancel(&self, id: Uuid, actor: Actor) -> Result<Reservation> {
+        self.write(move |conn, now| {
+            let mut row = find_reservation_for_update(conn, id)?;
+            may_change(&actor, &row)?;
+            lock_rooms(conn, &[row.room_id.0])?;
+            check_cancellable(&reservation_from_row(row.clone())?, now)?;
+            row.status = StoredStatus(ReservationStatus::Cancelled);
+            row.updated_at = domain::to_micros(now);
+            row.auto_release_at = None;
+            row.update(conn)?;
+            let reservation = reservation_from_row(row)?;
+            let event = event(EventKind::Cancelled, &reservation, None, now);
+            Ok((reservation, vec![event]))
+        })
+        .await
+    }
+
+    /// Moves reservation `id` as `req` says, if the new slot obeys every booking rule; the
+    /// reservation itself never blocks its new slot.
+    pub async fn reschedule(
+        &self,
+        id: Uuid,
+        req: RescheduleRequest,
+        actor: Actor,
+    ) -> Result<Reservation> {
+        let req = Arc::new(req);
+        let wanted = Arc::clone(&req);
+        let clock = self.inner.clock.clone();
+        // Only when the database's guard refused: the slot asked for, against what is stored.
+        let probe = move |conn: &mut Conn<'_>| {
+            let current = reservation_from_row(find_reservation(conn, id)?)?;
+            let (room, slot) = wanted.apply(&current, clock.now())?;
+            let (start, end) = micros(slot);
+            Ok(ReservationRow::conflict(
+                conn,
+                &room.to_string(),
+                start,
+                end,
+                Some(&id.to_string()),
+            )?)
+        };
+        let write = move |conn: &mut Conn<'_>, now: DateTime<Utc>| {
+            let mut row = find_reservation_for_update(conn, id)?;
+            may_change(&actor, &row)?;
+            let before = reservation_from_row(row.clone())?;
+            let (room_id, slot) = req.apply(&before, now)?;
+            let room = room_id.to_string();
+            let mut rooms = vec![row.room_id.0, room_id];
+            rooms.sort();
+            rooms.dedup();
+            let locked = lock_rooms(conn, &rooms)?;
+            let rules = rooms
+                .iter()
+                .zip(locked)
+                .find(|(id, _)| **id == room_id)
+                .and_then(|(_, rules)| rules)
+                .ok_or_else(|| room_not_found(&room))?;
+            let rules = rules_from_row(rules)?;
+            admit(
+                conn,
+                &rules,
+                room_id,
+                slot,
+                Some(&row.id.0.to_string()),
+                now,
+                Probe::AtWrite,
+            )?;
+            let (start, end) = micros(slot);
+            row.room_id = StoredUuid(room_id);
+            row.start_at = start;
+            row.end_at = end;
+            row.updated_at = domain::to_micros(now);
+            if row.checked_in_at.is_none() {
+                row.auto_release_at = release_deadline(slot, &rules);
+            }
+            guard_overlap(row.update(conn))?;
+            let reservation = reservation_from_row(row)?;
+            let previous = PreviousSlot {
+                start: before.start,
+                end: before.end,
+                room_id: before.room_id,
+            };
+            let event = event(EventKind::Rescheduled, &reservation, Some(previous), now);
+            Ok((reservation, vec![event]))
+        };
+        let moved = self.guarded(write, probe).await?;
+        self.deadline_set(moved.auto_release_at);
+        Ok(moved)
+    }
+
+    /// Checks reservation `id` in (API.md, "Check-in and release"); checked in already: it is
+    /// returned unchanged, with no event.
+    pub async fn check_in(&self, id: Uuid, actor: Actor) -> Result<Reservation> {
+        self.write(move |conn, now| {
+            let mut row = find_reservation_for_update(conn, id)?;
+            may_change(&actor, &row)?;
+            let rules = lock_room(conn, row.room_id.0)?;
+            let current = reservation_from_row(row.clone())?;
+            match domain::check_in(&current, rules.policy.check_in_opens_minutes, now)? {
+                domain::CheckIn::Already => Ok((current, Vec::new())),
+                domain::CheckIn::Now => {
+                    let at = domain::to_micros(now);
+                    row.checked_in_at = Some(at);
+                    row.auto_release_at = None;
+                    row.updated_at = at;
+                    row.update(conn)?;
+                    let reservation = reservation_from_row(row)?;
+                    let event = event(EventKind::CheckedIn, &reservation, None, now);
+                    Ok((reservation, vec![event]))
+                }
+            }
+        })
+        .await
+    }
+
+    /// Ends reservation `id` now, while it is in progress: the rest of its slot is free.
+    pub async fn check_out(&self, id: Uuid, actor: Actor) -> Result<Reservation> {
+        self.write(move |conn, now| {
+            let mut row = find_reservation_for_update(conn, id)?;
+            may_change(&actor, &row)?;
+            lock_rooms(conn, &[row.room_id.0])?;
+            domain::check_out(&reservation_from_row(row.clone())?, now)?;
+            let at = domain::to_micros(now);
+            row.end_at = at;
+            row.auto_release_at = None;
+            row.updated_at = at;
+            row.update(conn)?;
+            let reservation = reservation_from_row(row)?;
+            let event = event(EventKind::CheckedOut, &reservation, None, now);
+            Ok((reservation, vec![event]))
+        })
+        .await
+    }
+}
+
+pub(super) fn find_reservation(conn: &mut Conn<'_>, id: Uuid) -> Result<ReservationRow> {
+    ReservationRow::find(conn, &id.to_string())?
+        .ok_or_else(|| Error::NotFound(format!("no reservation with id {id}")))
+}
+
+pub(super) fn find_reservation_for_update(conn: &mut Conn<'_>, id: Uuid) -> Result<ReservationRow> {
+    ReservationRow::find_for_update(conn, &id.to_string())?
+        .ok_or_else(|| Error::NotFound(format!("no reservation with id {id}")))
+}
+
+/// The ownership check (`auth`) on a reservation about to change, before any rule of the
+/// change: a caller who may not change it learns nothing more.
+pub(super) fn may_change(actor: &Actor, row: &ReservationRow) -> Result<()> {
+    let owner = Owner::from_columns(row.owner_subject.clone(), row.owner_issuer.clone());
+    actor.may_change(owner.as_ref(), "reservation", row.id.0)
+}

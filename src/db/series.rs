@@ -1,0 +1,212 @@
+//! Recurring series: booking one, cancelling it, reading it and its occurrences.
+
+use super::*;
+
+impl Db {
+    /// Books every occurrence of the series `req` describes, in one transaction: each one is
+    /// checked against every booking rule and policy as if booked alone (an index probe
+    /// each). A refused one fails the whole series (`SERIES_CONFLICT`, listing every refused
+    /// occurrence) or, with `ConflictMode::Skip`, is reported and left out. One BOOKED event
+    /// per occurrence, in start order.
+    pub async fn book_series(&self, req: SeriesRequest) -> Result<SeriesBooking> {
+        let booking = self
+            .write(move |conn, now| {
+                let room_id = req.room_id;
+                let rules = lock_room(conn, room_id)?;
+                if rules.archived {
+                    return Err(Error::RoomArchived(room_id));
+                }
+                let slots = req.recurrence.expand(req.first, rules.tz)?;
+                domain::check_spacing(&slots, rules.policy.buffer_minutes)?;
+                let near = near_slots(conn, room_id, &slots, buffer_micros(&rules.policy))?;
+                let mut accepted = Vec::with_capacity(slots.len());
+                let mut refused = Vec::new();
+                for (i, &slot) in slots.iter().enumerate() {
+                    let verdict = Slot::bookable(slot.start(), slot.end(), now).and_then(|_| {
+                        if near.as_ref().is_some_and(|near| !near.contains(&i)) {
+                            // Nothing within the buffer, so no overlap either: the policy decides.
+                            rules.policy.check(slot, now, rules.tz)
+                        } else {
+                            admit(conn, &rules, room_id, slot, None, now, Probe::Now)
+                        }
+                    });
+                    match verdict {
+                        Ok(()) => accepted.push(slot),
+                        Err(e) => match OccurrenceConflict::of(slot, &e) {
+                            Some(conflict) => refused.push(conflict),
+                            None => return Err(e),
+                        },
+                    }
+                }
+                if accepted.is_empty()
+                    || (!refused.is_empty() && req.on_conflict == ConflictMode::Fail)
+                {
+                    return Err(Error::SeriesConflict {
+                        total: slots.len(),
+                        conflicts: refused,
+                    });
+                }
+                let at = domain::to_micros(now);
+                let first_day =
+                    domain::Weekday::of(req.first.start().with_timezone(&rules.tz).date_naive());
+                let series = SeriesRow {
+                    id: StoredUuid(new_id()),
+                    room_id: StoredUuid(room_id),
+                    rrule: req.recurrence.rrule(first_day),
+                    time_zone: rules.tz.name().to_owned(),
+                    first_start: domain::to_micros(req.first.start()),
+                    title: req.title.clone(),
+                    organizer_name: req.organizer_name.clone(),
+                    organizer_email: req.organizer_email.clone(),
+                    created_at: at,
+                    owner_subject: req.owner.as_ref().map(|o| o.subject.clone()),
+                    owner_issuer: req.owner.as_ref().map(|o| o.issuer.clone()),
+                };
+                series.insert(conn)?;
+                let rows: Vec<ReservationRow> = accepted
+                    .iter()
+                    .map(|&slot| {
+                        let (start, end) = micros(slot);
+                        ReservationRow {
+                            id: StoredUuid(new_id()),
+                            room_id: StoredUuid(room_id),
+                            start_at: start,
+                            end_at: end,
+                            title: req.title.clone(),
+                            organizer_name: req.organizer_name.clone(),
+                            organizer_email: req.organizer_email.clone(),
+                            status: StoredStatus(ReservationStatus::Confirmed),
+                            created_at: at,
+                            updated_at: at,
+                            series_id: Some(series.id),
+                            checked_in_at: None,
+                            released_at: None,
+                            auto_release_at: release_deadline(slot, &rules),
+                            owner_subject: series.owner_subject.clone(),
+                            owner_issuer: series.owner_issuer.clone(),
+                        }
+                    })
+                    .collect();
+                // Large series in chunks: SQLite binds at most 32,766 values per statement.
+                for chunk in rows.chunks(500) {
+                    ReservationRow::insert_many(conn, chunk)?;
+                }
+                let occurrences = rows
+                    .into_iter()
+                    .map(reservation_from_row)
+                    .collect::<Result<Vec<_>>>()?;
+                let events = occurrences
+                    .iter()
+                    .map(|r| event(EventKind::Booked, r, None, now))
+                    .collect();
+                let booking = SeriesBooking {
+                    series: series_from_row(series)?,
+                    occurrences,
+                    skipped: refused,
+                };
+                Ok((booking, events))
+            })
+            .await?;
+        let first = booking
+            .occurrences
+            .iter()
+            .filter_map(|r| r.auto_release_at)
+            .min();
+        self.deadline_set(first);
+        Ok(booking)
+    }
+
+    /// Cancels every CONFIRMED occurrence of series `id` starting at or after `from` (now if
+    /// omitted or earlier: occurrences already started are kept), in one transaction, with a
+    /// CANCELLED event each in start order.
+    pub async fn cancel_series(
+        &self,
+        id: Uuid,
+        from: Option<DateTime<Utc>>,
+        actor: Actor,
+    ) -> Result<Series> {
+        self.write(move |conn, now| {
+            let key = id.to_string();
+            let series = SeriesRow::find(conn, &key)?.ok_or_else(|| series_not_found(id))?;
+            let owner =
+                Owner::from_columns(series.owner_subject.clone(), series.owner_issuer.clone());
+            actor.may_change(owner.as_ref(), "series", id)?;
+            let from = from.map_or(now, |f| f.max(now));
+            let mut rows =
+                ReservationRow::lock_of_series_from(conn, &key, domain::to_micros(from))?;
+            let mut rooms: Vec<Uuid> = rows.iter().map(|r| r.room_id.0).collect();
+            rooms.sort();
+            rooms.dedup();
+            lock_rooms(conn, &rooms)?;
+            let at = domain::to_micros(now);
+            let ids: Vec<String> = rows.iter().map(|r| r.id.0.to_string()).collect();
+            for chunk in ids.chunks(500) {
+                ReservationRow::set_status(
+                    conn,
+                    chunk,
+                    StoredStatus(ReservationStatus::Cancelled),
+                    at,
+                )?;
+            }
+            let mut events = Vec::with_capacity(rows.len());
+            for row in rows.drain(..) {
+                let row = ReservationRow {
+                    status: StoredStatus(ReservationStatus::Cancelled),
+                    updated_at: at,
+                    auto_release_at: None,
+                    ..row
+                };
+                let reservation = reservation_from_row(row)?;
+                events.push(event(EventKind::Cancelled, &reservation, None, now));
+            }
+            Ok((series_from_row(series)?, events))
+        })
+        .await
+    }
+
+    /// Series `id`, if there is one.
+    pub async fn series(&self, id: Uuid) -> Result<Option<Series>> {
+        self.interact(move |conn| {
+            SeriesRow::find(conn, &id.to_string())?
+                .map(series_from_row)
+                .transpose()
+        })
+        .await
+    }
+
+    /// The series among `ids` that exist.
+    pub async fn series_by_id(&self, ids: Vec<Uuid>) -> Result<HashMap<Uuid, Series>> {
+        self.interact(move |conn| {
+            let keys: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+            SeriesRow::find_many(conn, &keys)?
+                .into_iter()
+                .map(|row| series_from_row(row).map(|s| (s.id, s)))
+                .collect()
+        })
+        .await
+    }
+
+    /// The occurrences of series `id`, by start: CONFIRMED ones, or every one.
+    pub async fn series_occurrences(
+        &self,
+        id: Uuid,
+        include_cancelled: bool,
+    ) -> Result<Vec<Reservation>> {
+        self.interact(move |conn| {
+            let statuses: &[&str] = if include_cancelled {
+                &STATUSES
+            } else {
+                &[CONFIRMED]
+            };
+            ReservationRow::of_series(conn, &id.to_string(), statuses)?
+                .into_iter()
+                .map(reservation_from_row)
+                .collect()
+        })
+        .await
+    }
+}
+
+pub(super) fn series_not_found(id: Uuid) -> Error {
+    Error::NotFound(format!("no series with id {id}"))
+}
