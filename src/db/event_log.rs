@@ -152,14 +152,6 @@ pub(super) struct SnapshotBounds {
     pub(super) xmax: String,
 }
 
-/// The transaction-id bounds of a PostgreSQL snapshot: every transaction below `xmin` has
-/// ended; every one that has a transaction id at all is below `xmax`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Snapshot {
-    pub xmin: u64,
-    pub xmax: u64,
-}
-
 pub(super) fn snapshot(conn: &mut PgConnection) -> Result<Snapshot> {
     let b: SnapshotBounds = diesel::sql_query(
         "SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, \
@@ -170,4 +162,23 @@ pub(super) fn snapshot(conn: &mut PgConnection) -> Result<Snapshot> {
         xmin: parse_xid(&b.xmin)?,
         xmax: parse_xid(&b.xmax)?,
     })
+}
+
+impl crate::events::pg::LogStore for Db {
+    fn postgres_url(&self) -> Option<&str> {
+        Db::postgres_url(self)
+    }
+
+    fn events(&self) -> &Arc<EventLog> {
+        Db::events(self)
+    }
+
+    fn read_log(
+        &self,
+        next: i64,
+        limit: i64,
+    ) -> impl std::future::Future<Output = Result<(Vec<ReservationEvent>, Option<Snapshot>)>> + Send
+    {
+        Db::read_log(self, next, limit)
+    }
 }

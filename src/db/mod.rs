@@ -22,7 +22,6 @@ mod series;
 mod tx;
 
 use admit::*;
-pub use event_log::Snapshot;
 use event_log::*;
 pub use open::{is_postgres, redact};
 use rooms::*;
@@ -51,6 +50,7 @@ use crate::domain::{
     Room, RoomDetails, RoomPolicy, Series, SeriesBooking, SeriesRequest, Slot, Window,
 };
 use crate::error::{Error, Result};
+use crate::events::pg::Snapshot;
 use crate::events::{EventKind, EventLog, PreviousSlot, ReservationEvent};
 pub use conn::Conn;
 use models::{

@@ -13,13 +13,39 @@
 //! snapshot's `xmax`), a `seq` still missing belongs to a rolled-back transaction and is
 //! skipped.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use crate::db::{Db, Snapshot};
+use super::{EventLog, ReservationEvent};
+use crate::error::Result;
+
+/// The transaction-id bounds of a PostgreSQL snapshot: every transaction below `xmin` has
+/// ended; every one that has a transaction id at all is below `xmax`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub xmin: u64,
+    pub xmax: u64,
+}
+
+/// What the log reader needs from storage. Storage (`db::Db`) implements it and starts the
+/// reader, so the reader depends on this trait, not on storage: no import cycle.
+pub trait LogStore: Clone + Send + Sync + 'static {
+    /// The PostgreSQL URL, if the store is PostgreSQL (the reader runs only there).
+    fn postgres_url(&self) -> Option<&str>;
+    /// The in-process log the reader publishes to.
+    fn events(&self) -> &Arc<EventLog>;
+    /// Up to `limit` events from `seq` `next` on, with the bounds of the snapshot they were
+    /// read in.
+    fn read_log(
+        &self,
+        next: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<(Vec<ReservationEvent>, Option<Snapshot>)>> + Send;
+}
 
 /// The channel replicas NOTIFY after a commit.
 pub const CHANNEL: &str = "roombook_events";
@@ -79,7 +105,7 @@ pub fn deliverable(next: &mut i64, seqs: &[i64], snap: Snapshot, gap: &mut Optio
 
 /// Starts this replica's log reader and its LISTEN connection; both run until the runtime
 /// stops.
-pub fn spawn(db: &Db) {
+pub fn spawn<S: LogStore>(db: &S) {
     let Some(url) = db.postgres_url().map(str::to_owned) else {
         return;
     };
@@ -92,7 +118,7 @@ pub fn spawn(db: &Db) {
 }
 
 /// Publishes the log in `seq` order, woken by local commits, NOTIFY, or the poll.
-async fn read_log(db: Db) {
+async fn read_log<S: LogStore>(db: S) {
     let log = db.events();
     let mut next = log.published() + 1;
     let mut gap: Option<Gap> = None;
@@ -138,7 +164,7 @@ async fn read_log(db: Db) {
 /// Keeps one connection LISTENing (reconnecting with backoff), rings the reader on every
 /// notification and on every (re)connect, and sends this replica's NOTIFYs, several commits
 /// folded into one.
-async fn listen(db: Db, url: String, me: String) {
+async fn listen<S: LogStore>(db: S, url: String, me: String) {
     let log = db.events();
     let mut backoff = Duration::from_millis(100);
     loop {
