@@ -3,11 +3,20 @@
 
 use super::*;
 
-/// Locks `rooms` (sorted by the caller) for the transaction; each one's rules, if it exists.
-pub(super) fn lock_rooms(conn: &mut Conn<'_>, rooms: &[Uuid]) -> Result<Vec<Option<RoomRulesRow>>> {
+/// Locks `rooms` for the transaction, each once and in id order (every writer takes room
+/// locks in that order, so no two wait on each other in a cycle); each one's rules, if it
+/// exists.
+pub(super) fn lock_rooms(
+    conn: &mut Conn<'_>,
+    rooms: impl IntoIterator<Item = Uuid>,
+) -> Result<Vec<(Uuid, Option<RoomRulesRow>)>> {
+    let mut rooms: Vec<Uuid> = rooms.into_iter().collect();
+    rooms.sort_unstable();
+    rooms.dedup();
     let ids: Vec<String> = rooms.iter().map(Uuid::to_string).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    Ok(RoomRow::lock(conn, &refs)?)
+    let rules = RoomRow::lock(conn, &refs)?;
+    Ok(rooms.into_iter().zip(rules).collect())
 }
 
 /// Locks room `id` for the transaction and reads its rules; `NOT_FOUND` if there is none.

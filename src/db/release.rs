@@ -11,10 +11,7 @@ impl Db {
         self.write(move |conn, now| {
             let at = domain::to_micros(now);
             let due = ReservationRow::lock_due(conn, at, limit)?;
-            let mut rooms: Vec<Uuid> = due.iter().map(|r| r.room_id.0).collect();
-            rooms.sort();
-            rooms.dedup();
-            lock_rooms(conn, &rooms)?;
+            lock_rooms(conn, due.iter().map(|r| r.room_id.0))?;
             let mut events = Vec::new();
             for row in &due {
                 if ReservationRow::release(conn, &row.id.0.to_string(), at)? {

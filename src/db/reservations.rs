@@ -137,7 +137,7 @@ impl Db {
         self.write(move |conn, now| {
             let mut row = find_reservation_for_update(conn, id)?;
             may_change(&actor, &row)?;
-            lock_rooms(conn, &[row.room_id.0])?;
+            lock_rooms(conn, [row.room_id.0])?;
             check_cancellable(&reservation_from_row(row.clone())?, now)?;
             row.status = StoredStatus(ReservationStatus::Cancelled);
             row.updated_at = domain::to_micros(now);
@@ -180,14 +180,9 @@ impl Db {
             let before = reservation_from_row(row.clone())?;
             let (room_id, slot) = req.apply(&before, now)?;
             let room = room_id.to_string();
-            let mut rooms = vec![row.room_id.0, room_id];
-            rooms.sort();
-            rooms.dedup();
-            let locked = lock_rooms(conn, &rooms)?;
-            let rules = rooms
-                .iter()
-                .zip(locked)
-                .find(|(id, _)| **id == room_id)
+            let rules = lock_rooms(conn, [row.room_id.0, room_id])?
+                .into_iter()
+                .find(|(id, _)| *id == room_id)
                 .and_then(|(_, rules)| rules)
                 .ok_or_else(|| room_not_found(&room))?;
             let rules = rules_from_row(rules)?;
@@ -253,7 +248,7 @@ impl Db {
         self.write(move |conn, now| {
             let mut row = find_reservation_for_update(conn, id)?;
             may_change(&actor, &row)?;
-            lock_rooms(conn, &[row.room_id.0])?;
+            lock_rooms(conn, [row.room_id.0])?;
             domain::check_out(&reservation_from_row(row.clone())?, now)?;
             let at = domain::to_micros(now);
             row.end_at = at;

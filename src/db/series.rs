@@ -134,10 +134,7 @@ impl Db {
             let from = from.map_or(now, |f| f.max(now));
             let mut rows =
                 ReservationRow::lock_of_series_from(conn, &key, domain::to_micros(from))?;
-            let mut rooms: Vec<Uuid> = rows.iter().map(|r| r.room_id.0).collect();
-            rooms.sort();
-            rooms.dedup();
-            lock_rooms(conn, &rooms)?;
+            lock_rooms(conn, rows.iter().map(|r| r.room_id.0))?;
             let at = domain::to_micros(now);
             let ids: Vec<String> = rows.iter().map(|r| r.id.0.to_string()).collect();
             for chunk in ids.chunks(500) {
