@@ -94,13 +94,22 @@ impl Principal {
         }
     }
 
+    /// May do everything: open mode, or a token with the admin role. The one answer to "is
+    /// this caller an admin".
+    pub fn is_admin(&self) -> bool {
+        match self {
+            Principal::Open => true,
+            Principal::Anonymous => false,
+            Principal::Token(id) => id.admin,
+        }
+    }
+
     /// Who acts on reservations and series: anyone's (open mode, admins) or only their own.
     pub fn actor(&self) -> Actor {
         match self {
-            Principal::Open => Actor::Anyone,
-            Principal::Token(id) if id.admin => Actor::Anyone,
+            _ if self.is_admin() => Actor::Anyone,
             Principal::Token(id) => Actor::Owner(id.owner()),
-            Principal::Anonymous => Actor::Owner(None),
+            Principal::Open | Principal::Anonymous => Actor::Owner(None),
         }
     }
 

@@ -7,6 +7,8 @@ use uuid::Uuid;
 use super::{Email, OrganizerName, Reservation, ReservationStatus, Title};
 use crate::error::{Error, Result};
 
+/// An instant as the API writes it: RFC 3339 in UTC with `Z`, fractional seconds only when
+/// there are any. The one home of that format (`DateTime` values and error messages alike).
 pub(crate) fn fmt(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }

@@ -115,9 +115,10 @@ fn looks_local(s: &str) -> bool {
     .any(|f| NaiveDateTime::parse_from_str(s, f).is_ok())
 }
 
-/// UTC with `Z`, fractional seconds only when there are any.
+/// UTC with `Z`, fractional seconds only when there are any: the domain's one format of an
+/// instant (the one error messages use too).
 pub fn format_datetime(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    domain::fmt_instant(t)
 }
 
 #[cfg(test)]

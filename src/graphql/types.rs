@@ -730,11 +730,7 @@ impl Viewer {
 
     /// May do everything: holds the admin role, or the server runs in open mode.
     async fn is_admin(&self) -> bool {
-        match &self.0 {
-            Principal::Open => true,
-            Principal::Anonymous => false,
-            Principal::Token(id) => id.admin,
-        }
+        self.0.is_admin()
     }
 
     /// The reservations the caller booked with their token (owner = its `sub` and `iss`),
