@@ -526,13 +526,7 @@ impl Connection {
         })?;
         self.authorization = None;
         if let Principal::Token(id) = &principal {
-            let now = chrono::Utc::now().timestamp();
-            let left = id
-                .expires_at
-                .saturating_add(self.state.auth.leeway() as i64)
-                .saturating_sub(now)
-                .max(0);
-            self.expires = Some(Instant::now() + Duration::from_secs(left as u64));
+            self.expires = Some(Instant::now() + self.state.auth.token_valid_for(id));
         }
         self.principal = principal;
         Ok(())

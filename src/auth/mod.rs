@@ -249,9 +249,15 @@ impl Auth {
         self.verifier.is_some()
     }
 
-    /// Seconds a token stays accepted after its `exp`.
-    pub fn leeway(&self) -> u64 {
-        self.verifier.as_ref().map_or(0, |v| v.leeway())
+    /// How much longer `identity`'s token is accepted (its `exp` plus the leeway, on the clock
+    /// tokens are verified with): when a WebSocket opened with it must close.
+    pub fn token_valid_for(&self, identity: &Identity) -> std::time::Duration {
+        let until = self
+            .verifier
+            .as_ref()
+            .map_or(identity.expires_at, |v| v.accepted_until(identity));
+        let left = until.saturating_sub(chrono::Utc::now().timestamp()).max(0);
+        std::time::Duration::from_secs(left.unsigned_abs())
     }
 
     /// The caller presenting `authorization` (an `Authorization` value, if any). In open mode

@@ -153,11 +153,6 @@ impl Verifier {
         })
     }
 
-    /// How many seconds past `exp` a token is still accepted.
-    pub fn leeway(&self) -> u64 {
-        self.leeway
-    }
-
     /// The identity `token` proves, or why it proves none. A token verified before is
     /// answered from the cache while it is valid.
     pub fn verify(&self, token: &str, now: i64) -> Result<Arc<Identity>, Refusal> {
@@ -169,11 +164,17 @@ impl Verifier {
         Ok(identity)
     }
 
+    /// The last second (Unix time) `identity`'s token is accepted: its `exp` plus the leeway,
+    /// the moment jsonwebtoken would refuse it. The one home of that rule (the cache, and a
+    /// WebSocket's expiry, ask it).
+    pub fn accepted_until(&self, identity: &Identity) -> i64 {
+        identity.expires_at.saturating_add(self.leeway as i64)
+    }
+
     fn cached(&self, token: &str, now: i64) -> Option<Arc<Identity>> {
         let cache = self.cache.lock().ok()?;
         let hit = cache.get(token)?;
-        // Valid until the moment jsonwebtoken would refuse it (exp + leeway).
-        (now < hit.expires_at.saturating_add(self.leeway as i64)).then(|| Arc::clone(hit))
+        (now < self.accepted_until(hit)).then(|| Arc::clone(hit))
     }
 
     fn remember(&self, token: &str, identity: &Arc<Identity>, now: i64) {
@@ -181,8 +182,7 @@ impl Verifier {
             return;
         };
         if cache.len() >= CACHE_CAPACITY {
-            let leeway = self.leeway as i64;
-            cache.retain(|_, id| now < id.expires_at.saturating_add(leeway));
+            cache.retain(|_, id| now < self.accepted_until(id));
             if cache.len() >= CACHE_CAPACITY {
                 cache.clear();
             }
