@@ -75,6 +75,10 @@ pub enum Error {
     /// The caller is known but may not do this (not the owner, not an admin, a claim missing).
     #[error("{0}")]
     Forbidden(String),
+    /// A subscriber fell behind the event log and missed this many events (`INTERNAL`, with
+    /// `missedEvents`); the feed goes on.
+    #[error("this subscription fell behind and missed {0} events; refetch what you show, the feed goes on from here")]
+    MissedEvents(u64),
     /// Anything that is the server's fault. The detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -100,8 +104,16 @@ impl Error {
             Error::SeriesConflict { .. } => "SERIES_CONFLICT",
             Error::Unauthenticated(_) => "UNAUTHENTICATED",
             Error::Forbidden(_) => "FORBIDDEN",
-            Error::Internal(_) => "INTERNAL",
+            Error::Internal(_) | Error::MissedEvents(_) => "INTERNAL",
         }
+    }
+
+    /// This error as a request-level GraphQL error (no path), at `pos` if it has one.
+    pub fn into_server_error(self, pos: Option<async_graphql::Pos>) -> async_graphql::ServerError {
+        let extended = self.extend();
+        let mut error = async_graphql::ServerError::new(extended.message, pos);
+        error.extensions = extended.extensions;
+        error
     }
 
     /// An internal error from anything displayable; the detail stays in the log.
@@ -148,6 +160,7 @@ impl ErrorExtensions for Error {
                     let list = conflicts.iter().map(conflict_value).collect();
                     ext.set("conflicts", async_graphql::Value::List(list));
                 }
+                Error::MissedEvents(missed) => ext.set("missedEvents", *missed),
                 _ => {}
             }
         })

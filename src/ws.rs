@@ -549,11 +549,7 @@ impl Connection {
                 "too many operations on this connection (at most {}); complete one first",
                 self.state.config.max_operations
             );
-            let mut error = async_graphql::ServerError::new(message, None);
-            let mut ext = async_graphql::ErrorExtensionValues::default();
-            ext.set("code", "BAD_USER_INPUT");
-            error.extensions = Some(ext);
-            Some(error)
+            Some(crate::error::Error::BadUserInput(message).into_server_error(None))
         } else {
             // The guard, parsing and aliases, exactly as over HTTP.
             self.state.documents.admit(&mut request).err()

@@ -12,6 +12,8 @@ use std::collections::{HashMap, HashSet};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Pos, ServerError};
 
+use crate::error::Error;
+
 /// The deepest nesting a document may have: brackets of any kind (`(`, `[`, `{`) inside one
 /// another, and, once parsed, selection sets plus the fragment spreads that lead into them.
 /// The standard introspection query nests 12; the test at this bound shows it is safe.
@@ -34,11 +36,7 @@ impl Refused {
     }
 
     pub fn into_server_error(self) -> ServerError {
-        let mut error = ServerError::new(self.message, self.pos);
-        let mut ext = async_graphql::ErrorExtensionValues::default();
-        ext.set("code", "BAD_USER_INPUT");
-        error.extensions = Some(ext);
-        error
+        Error::BadUserInput(self.message).into_server_error(self.pos)
     }
 }
 

@@ -202,14 +202,7 @@ impl Feed {
 
 fn lagged(missed: u64) -> async_graphql::Error {
     tracing::warn!(missed, "a subscriber fell behind and missed events");
-    async_graphql::Error::new(format!(
-        "this subscription fell behind and missed {missed} events; refetch what you show, \
-         the feed goes on from here"
-    ))
-    .extend_with(|_, ext| {
-        ext.set("code", "INTERNAL");
-        ext.set("missedEvents", missed);
-    })
+    Error::MissedEvents(missed).extend()
 }
 
 /// What happened to a reservation.
