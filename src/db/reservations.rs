@@ -102,26 +102,13 @@ impl Db {
         let write = move |conn: &mut Conn<'_>, now: DateTime<Utc>| {
             let rules = lock_room(conn, room_id)?;
             admit(conn, &rules, room_id, req.slot, None, now, Probe::AtWrite)?;
-            let (start, end) = slot;
-            let at = domain::to_micros(now);
-            let row = ReservationRow {
-                id: StoredUuid(new_id()),
-                room_id: StoredUuid(room_id),
-                start_at: start,
-                end_at: end,
-                title: req.title.clone(),
-                organizer_name: req.organizer_name.clone(),
-                organizer_email: req.organizer_email.clone(),
-                status: StoredStatus(ReservationStatus::Confirmed),
-                created_at: at,
-                updated_at: at,
-                series_id: None,
-                checked_in_at: None,
-                released_at: None,
-                auto_release_at: release_deadline(req.slot, &rules),
-                owner_subject: req.owner.as_ref().map(|o| o.subject.clone()),
-                owner_issuer: req.owner.as_ref().map(|o| o.issuer.clone()),
+            let booker = Booker {
+                title: req.title.as_deref(),
+                organizer_name: &req.organizer_name,
+                organizer_email: &req.organizer_email,
+                owner: req.owner.as_ref(),
             };
+            let row = new_confirmed_row(room_id, req.slot, &booker, None, &rules, now);
             guard_overlap(row.insert(conn))?;
             let reservation = reservation_from_row(row)?;
             let event = event(EventKind::Booked, &reservation, None, now);

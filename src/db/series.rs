@@ -63,28 +63,16 @@ impl Db {
                     owner_issuer: req.owner.as_ref().map(|o| o.issuer.clone()),
                 };
                 series.insert(conn)?;
+                let booker = Booker {
+                    title: req.title.as_deref(),
+                    organizer_name: &req.organizer_name,
+                    organizer_email: &req.organizer_email,
+                    owner: req.owner.as_ref(),
+                };
                 let rows: Vec<ReservationRow> = accepted
                     .iter()
                     .map(|&slot| {
-                        let (start, end) = micros(slot);
-                        ReservationRow {
-                            id: StoredUuid(new_id()),
-                            room_id: StoredUuid(room_id),
-                            start_at: start,
-                            end_at: end,
-                            title: req.title.clone(),
-                            organizer_name: req.organizer_name.clone(),
-                            organizer_email: req.organizer_email.clone(),
-                            status: StoredStatus(ReservationStatus::Confirmed),
-                            created_at: at,
-                            updated_at: at,
-                            series_id: Some(series.id),
-                            checked_in_at: None,
-                            released_at: None,
-                            auto_release_at: release_deadline(slot, &rules),
-                            owner_subject: series.owner_subject.clone(),
-                            owner_issuer: series.owner_issuer.clone(),
-                        }
+                        new_confirmed_row(room_id, slot, &booker, Some(series.id), &rules, now)
                     })
                     .collect();
                 // Large series in chunks: SQLite binds at most 32,766 values per statement.
