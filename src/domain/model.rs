@@ -81,8 +81,16 @@ pub enum ReservationStatus {
 }
 
 impl ReservationStatus {
-    /// The stored and published spelling.
-    pub fn as_str(self) -> &'static str {
+    /// Every status, in the order listings name them.
+    pub const ALL: [ReservationStatus; 3] = [
+        ReservationStatus::Confirmed,
+        ReservationStatus::Cancelled,
+        ReservationStatus::Released,
+    ];
+
+    /// The stored and published spelling: the one home of it (storage's constants, the SQL
+    /// it writes and the migrations' CHECK constraints are held to it by `db`'s tests).
+    pub const fn as_str(self) -> &'static str {
         match self {
             ReservationStatus::Confirmed => "CONFIRMED",
             ReservationStatus::Cancelled => "CANCELLED",
@@ -92,12 +100,7 @@ impl ReservationStatus {
 
     /// Parses the stored spelling.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "CONFIRMED" => Some(ReservationStatus::Confirmed),
-            "CANCELLED" => Some(ReservationStatus::Cancelled),
-            "RELEASED" => Some(ReservationStatus::Released),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
     }
 }
 
