@@ -65,8 +65,11 @@ pub(super) fn release_deadline(slot: Slot, rules: &Rules) -> Option<i64> {
     domain::auto_release_at(slot.start(), &rules.policy).map(domain::to_micros)
 }
 
+/// Microseconds in a minute: the unit of stored instants over the unit of policies.
+pub(super) const MICROS_PER_MINUTE: i64 = 60_000_000;
+
 pub(super) fn buffer_micros(policy: &RoomPolicy) -> i64 {
-    i64::from(policy.buffer_minutes) * 60_000_000
+    i64::from(policy.buffer_minutes) * MICROS_PER_MINUTE
 }
 
 /// On PostgreSQL, which of `slots` have a CONFIRMED reservation of the room within `buffer`

@@ -61,9 +61,9 @@ pub use models::{RoomFilter, SERIES_PROBE_SQL};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-const CONFIRMED: &str = "CONFIRMED";
-const CANCELLED: &str = "CANCELLED";
-const RELEASED: &str = "RELEASED";
+const CONFIRMED: &str = ReservationStatus::Confirmed.as_str();
+const CANCELLED: &str = ReservationStatus::Cancelled.as_str();
+const RELEASED: &str = ReservationStatus::Released.as_str();
 /// Every status: what `includeCancelled` lists.
 const STATUSES: [&str; 3] = [CONFIRMED, CANCELLED, RELEASED];
 /// The advisory lock replicas take while migrating, so that several can start together.
@@ -264,6 +264,66 @@ mod tests {
         assert!(conn
             .batch_execute("INSERT INTO reservations VALUES ('00000000-0000-4000-8000-0000000000b2', 'nope', 10, 20, NULL, 'Ada', 'a@b.c', 'CONFIRMED', 0, 0)")
             .is_err());
+    }
+
+    /// The statuses are spelled in Rust once (`ReservationStatus::as_str`); what SQL spells
+    /// must agree: the CHECK constraint of the newest migration of each backend that sets
+    /// one, and the literal in the series probe.
+    #[test]
+    fn sql_spells_every_status_as_the_domain_does() {
+        let spelled: Vec<String> = ReservationStatus::ALL
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        for backend in ["sqlite", "postgres"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(backend);
+            let mut migrations: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            migrations.sort();
+            let check = migrations
+                .iter()
+                .rev()
+                .filter_map(|m| std::fs::read_to_string(m.join("up.sql")).ok())
+                .find_map(|sql| {
+                    sql.lines()
+                        .find(|l| l.contains("CHECK (status IN ("))
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| panic!("{backend}: no status CHECK in any migration"));
+            let listed: Vec<&str> = check
+                .split("IN (")
+                .nth(1)
+                .and_then(|rest| rest.split(')').next())
+                .unwrap()
+                .split(',')
+                .map(str::trim)
+                .collect();
+            assert_eq!(listed, spelled, "{backend}: {check}");
+        }
+        assert!(SERIES_PROBE_SQL.contains(&format!("r.status = {}", spelled[0])));
+        assert_eq!(
+            STATUSES.map(ReservationStatus::parse),
+            ReservationStatus::ALL.map(Some)
+        );
+    }
+
+    /// `availableRooms` widens its probe by the buffer in SQL, bookings in Rust: one factor.
+    #[test]
+    fn sql_and_rust_turn_buffer_minutes_into_the_same_micros() {
+        let factor = models::BUFFER_MICROS_SQL
+            .rsplit('*')
+            .next()
+            .and_then(|f| f.trim().trim_end_matches(')').parse::<i64>().ok());
+        assert_eq!(factor, Some(MICROS_PER_MINUTE));
+        let policy = RoomPolicy {
+            buffer_minutes: 15,
+            ..RoomPolicy::default()
+        };
+        assert_eq!(buffer_micros(&policy), 15 * 60 * 1_000_000);
     }
 
     #[test]

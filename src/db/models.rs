@@ -168,13 +168,16 @@ macro_rules! rooms_query {
     }};
 }
 
+/// A room's buffer in microseconds, in SQL over the `rooms` row: what `admit::buffer_micros`
+/// computes in Rust (a test holds the two to one factor).
+pub const BUFFER_MICROS_SQL: &str = "(CAST(rooms.buffer_minutes AS BIGINT) * 60000000)";
+
 /// The correlated subquery of `RoomRow::list_with_latest_end`.
 macro_rules! latest_end_before {
     ($end:expr) => {{
         // The buffer in microseconds, from the outer row (diesel has no typed CAST).
-        let buffer = diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "(CAST(rooms.buffer_minutes AS BIGINT) * 60000000)",
-        );
+        let buffer =
+            diesel::dsl::sql::<diesel::sql_types::BigInt>($crate::db::models::BUFFER_MICROS_SQL);
         let end: i64 = $end;
         reservations::table
             .filter(reservations::room_id.eq(rooms::id))

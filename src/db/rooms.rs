@@ -298,7 +298,7 @@ pub(super) fn room_row(
         capacity: details.capacity.get(),
         created_at,
         building: details.building.clone(),
-        building_key: details.building.as_deref().map(str::to_lowercase),
+        building_key: details.building.as_deref().map(domain::building_key),
         floor: details.floor.clone(),
         description: details.description.clone(),
         features: details.features.to_stored(),

@@ -149,6 +149,12 @@ impl Email {
     }
 }
 
+/// How a building is compared: trimmed and case-folded. Stored beside the room (its
+/// `building_key`) and applied to a `building` filter, so the two always fold alike.
+pub fn building_key(building: &str) -> String {
+    building.trim().to_lowercase()
+}
+
 /// A room's building or floor: trimmed, 1-100 characters.
 pub fn place(field: &str, raw: &str) -> Result<String> {
     bounded_text(field, raw, 1, 100)

@@ -9,7 +9,9 @@ mod series;
 mod slot;
 
 pub use check_in::{auto_release_at, check_in, check_out, CheckIn};
-pub use fields::{description, place, Capacity, Email, OrganizerName, RoomName, Title};
+pub use fields::{
+    building_key, description, place, Capacity, Email, OrganizerName, RoomName, Title,
+};
 pub use model::{Owner, Reservation, ReservationStatus, Room, RoomDetails};
 pub use room::{
     buffer_violation, free_slots, local_instant, opening_intervals, parse_time_zone, Features,

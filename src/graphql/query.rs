@@ -136,7 +136,7 @@ fn room_filter(
         .collect::<DomainResult<Vec<_>>>()?;
     Ok(RoomFilter {
         min_capacity,
-        building_key: building.map(|b| b.trim().to_lowercase()),
+        building_key: building.as_deref().map(domain::building_key),
         features,
         include_archived,
     })
