@@ -14,8 +14,9 @@ pub use fields::{
 };
 pub use model::{Owner, Reservation, ReservationStatus, Room, RoomDetails};
 pub use room::{
-    buffer_violation, free_slots, local_instant, opening_intervals, parse_time_zone, Features,
-    FreeSlotsQuery, LocalTime, OpeningHours, PolicyRule, RoomPolicy, Weekday,
+    buffer_violation, earliest_at_or_after, free_slots, local_instant, opening_intervals,
+    parse_time_zone, resolve_local, Features, FreeSlotsQuery, LocalTime, OpeningHours, PolicyRule,
+    RoomPolicy, Weekday,
 };
 pub use series::{
     check_spacing, ConflictMode, Frequency, OccurrenceConflict, Recurrence, Series, SeriesBooking,

@@ -1,12 +1,15 @@
 //! Recurring series: a recurrence expanded into occurrences in the room's time zone, with
 //! RFC 5545's semantics (API.md, "Recurring series"). Pure: no clock, no storage.
 
-use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
 use super::slot::fmt;
-use super::{Email, OrganizerName, PolicyRule, Reservation, Slot, Title, Weekday};
+use super::{
+    earliest_at_or_after, resolve_local, Email, OrganizerName, PolicyRule, Reservation, Slot,
+    Title, Weekday,
+};
 use crate::error::{Error, Result};
 
 /// How often a series repeats.
@@ -159,7 +162,7 @@ impl Recurrence {
                 let start = if date == date0 {
                     Some(first.start())
                 } else {
-                    resolve(tz, date.and_time(time))
+                    resolve_local(tz, date.and_time(time))
                 };
                 let until = match self.end {
                     SeriesEnd::Until(until) => Some(until),
@@ -167,7 +170,7 @@ impl Recurrence {
                 };
                 if date > last_day {
                     // Beyond the span: the end if `until` is reached, else too long a series.
-                    let at = start.or_else(|| earliest_after(tz, date.and_time(time)));
+                    let at = start.or_else(|| earliest_at_or_after(tz, date.and_time(time)));
                     if matches!((until, at), (Some(u), Some(at)) if at > u) {
                         return Ok(out);
                     }
@@ -281,22 +284,6 @@ impl Recurrence {
         }
         rule
     }
-}
-
-/// `local` in `tz`: the earlier instant if ambiguous, `None` if it does not exist.
-fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-    match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
-        LocalResult::Ambiguous(earlier, _) => Some(earlier.with_timezone(&Utc)),
-        LocalResult::None => None,
-    }
-}
-
-/// `local` in `tz`, or, inside a gap, the instant the gap ends (for comparing with `until`).
-fn earliest_after(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-    (0..=24 * 60)
-        .map(|m| local + chrono::Duration::minutes(m))
-        .find_map(|l| resolve(tz, l))
 }
 
 /// Refuses occurrences that would overlap each other or come within `buffer_minutes` of each
@@ -427,7 +414,7 @@ pub struct SeriesBooking {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Duration, NaiveTime};
+    use chrono::{Duration, NaiveDateTime, NaiveTime};
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
