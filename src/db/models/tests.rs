@@ -1,0 +1,148 @@
+//! The statements' query plans and results, on an in-memory SQLite database.
+
+//! The costs that must not grow with history: each query is an index search.
+use diesel::sql_types::{Integer, Text as SqlText};
+
+use super::*;
+
+#[derive(QueryableByName)]
+struct PlanRow {
+    #[diesel(sql_type = Integer)]
+    #[allow(dead_code)]
+    id: i32,
+    #[diesel(sql_type = SqlText)]
+    detail: String,
+}
+
+fn plan<Q>(query: &Q) -> String
+where
+    Q: diesel::query_builder::QueryFragment<Sqlite>,
+{
+    let mut conn = crate::db::test_connection();
+    let sql = diesel::debug_query::<Sqlite, _>(query).to_string();
+    let sql = sql.split(" -- binds").next().unwrap_or_default();
+    let rows: Vec<PlanRow> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+        .load(&mut conn)
+        .unwrap();
+    rows.into_iter()
+        .map(|r| r.detail)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[test]
+fn the_overlap_check_is_one_index_search() {
+    let q = ReservationRow::latest_starting_before("room", "CONFIRMED", 10, "self").limit(1);
+    let plan = plan(&q);
+    assert!(
+        plan.contains("SEARCH reservations USING INDEX reservations_room_status_start"),
+        "{plan}"
+    );
+    assert!(!plan.contains("SCAN"), "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+}
+
+#[test]
+fn listings_search_a_window_of_the_index() {
+    for room in [Some("room"), None] {
+        for include_cancelled in [false, true] {
+            let f = ListFilter {
+                room_id: room,
+                owner: None,
+                include_cancelled,
+                from: 0,
+                to: 10,
+            };
+            let q: reservations::BoxedQuery<'_, Sqlite> = list_query!(&f);
+            let plan = plan(&q);
+            assert!(plan.contains("SEARCH reservations USING INDEX"), "{plan}");
+            assert!(!plan.contains("SCAN"), "{plan}");
+            // The bound's subquery reads the longest length from its index.
+            assert!(plan.contains("reservations_length"), "{plan}");
+            if !include_cancelled {
+                // Two status ranges are merged by a sort; the common case needs none.
+                assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+            }
+        }
+    }
+}
+
+/// "Rooms with all of these features" probes `room_features` by its primary key per
+/// required feature: no decoding of stored lists, no scan of the features table.
+#[test]
+fn the_features_filter_probes_the_features_key() {
+    let f = RoomFilter {
+        features: vec!["display".into(), "whiteboard".into()],
+        building_key: Some("hq".into()),
+        min_capacity: Some(4),
+        include_archived: false,
+    };
+    let q = rooms_query!(&f)
+        .order((rooms::name.asc(), rooms::id.asc()))
+        .select(RoomRow::as_select());
+    let plan = plan(&q);
+    assert!(plan.contains("SEARCH room_features USING"), "{plan}");
+    assert!(!plan.contains("SCAN room_features"), "{plan}");
+}
+
+/// `availableRooms` is one statement: each room's calendar is one index search inside it.
+#[test]
+fn available_rooms_probe_each_rooms_calendar_by_index() {
+    let f = RoomFilter::default();
+    let q = rooms_query!(&f)
+        .order((rooms::capacity.asc(), rooms::name.asc(), rooms::id.asc()))
+        .select((RoomRow::as_select(), latest_end_before!(10)));
+    let plan = plan(&q);
+    assert!(plan.contains("CORRELATED SCALAR SUBQUERY"), "{plan}");
+    assert!(
+        plan.contains("SEARCH reservations USING INDEX reservations_room_status_start"),
+        "{plan}"
+    );
+    assert!(!plan.contains("SCAN reservations"), "{plan}");
+}
+
+/// The buffer check is the overlap probe over a wider slot: the same single index search.
+#[test]
+fn the_buffer_check_is_the_same_index_search() {
+    let q = ReservationRow::latest_starting_before("room", "CONFIRMED", 10 + 900, "").limit(1);
+    assert!(plan(&q).contains("SEARCH reservations USING INDEX reservations_room_status_start"));
+}
+
+/// The release task's reads stay in the partial index of pending deadlines: the next
+/// deadline is its first entry, the due ones its first range, however many future
+/// reservations the table holds.
+#[test]
+fn the_release_task_reads_only_pending_deadlines() {
+    let next = ReservationRow::pending_deadlines("CONFIRMED")
+        .select(reservations::auto_release_at)
+        .limit(1);
+    let due = ReservationRow::pending_deadlines("CONFIRMED")
+        .filter(reservations::auto_release_at.le(10))
+        .filter(reservations::checked_in_at.is_null())
+        .limit(500)
+        .select(ReservationRow::as_select());
+    for plan in [plan(&next), plan(&due)] {
+        assert!(
+            plan.contains("USING INDEX reservations_release_due"),
+            "{plan}"
+        );
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+}
+
+#[test]
+fn replaying_a_room_reads_forward_from_the_cursor() {
+    let q = events::table
+        .filter(events::seq.gt(1))
+        .filter(events::seq.lt(10))
+        .filter(events::room_id.eq("r").or(events::previous_room_id.eq("r")))
+        .order(events::seq.asc())
+        .limit(10)
+        .select(EventRow::as_select());
+    let plan = plan(&q);
+    assert!(
+        plan.contains("SEARCH events USING INTEGER PRIMARY KEY"),
+        "{plan}"
+    );
+    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+}
