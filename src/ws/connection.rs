@@ -1,168 +1,12 @@
-//! GraphQL over WebSocket on `/graphql`: `graphql-transport-ws` (the graphql-ws library's
-//! PROTOCOL.md, with every close code it names) and the legacy `graphql-ws`
-//! (subscriptions-transport-ws). One task per connection owns the socket; each operation
-//! runs in its own task and hands its messages to the connection's writer. A lone
-//! `reservationEvents` subscription is delivered by `graphql::Live` (no execution of its own);
-//! everything else runs through async-graphql's `execute_stream`.
+//! One WebSocket connection: its loop (keep-alives, the token's expiry, shutdown), the client's
+//! messages in both protocols, and how it closes (the close codes, waiting for the peer's close).
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Duration;
-
-use async_graphql::Request;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::response::Response as HttpResponse;
-use futures_channel::mpsc;
-use futures_util::{SinkExt, StreamExt};
-use serde::Deserialize;
-use serde_json::{json, Value};
-use tokio::task::{AbortHandle, JoinSet};
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-use crate::auth::{Auth, Principal};
-use crate::graphql::{
-    fill_codes, is_request_error, AppSchema, Documents, Live, LiveSubscription, Started,
-};
-
-/// The two subprotocols, as named in `Sec-WebSocket-Protocol`.
-pub const TRANSPORT_WS: &str = "graphql-transport-ws";
-/// The legacy subprotocol of subscriptions-transport-ws.
-pub const LEGACY_WS: &str = "graphql-ws";
-
-/// Each connection's initial read buffer.
-const READ_BUFFER_BYTES: usize = 1024;
-
-/// Limits and timers of WebSocket connections.
-#[derive(Clone, Debug)]
-pub struct WsConfig {
-    /// How long a client may take to send `connection_init` (graphql-transport-ws: 4408).
-    pub init_timeout: Duration,
-    /// How often the server pings (and, on the legacy protocol, sends `ka`); a peer silent
-    /// for three of these is gone.
-    pub keepalive: Duration,
-    /// Operations one connection may run at once.
-    pub max_operations: usize,
-    /// Largest message accepted, in bytes.
-    pub max_message_bytes: usize,
-}
-
-impl Default for WsConfig {
-    fn default() -> Self {
-        WsConfig {
-            init_timeout: Duration::from_secs(3),
-            keepalive: Duration::from_secs(15),
-            max_operations: 100,
-            max_message_bytes: 64 * 1024,
-        }
-    }
-}
-
-/// What the WebSocket endpoint shares: the schema, limits, authentication and shutdown.
-#[derive(Clone)]
-pub struct WsState {
-    pub config: WsConfig,
-    /// Who connections act as (their token from `connection_init` or the upgrade request).
-    pub auth: Auth,
-    /// Cancelled when the server shuts down: every connection then closes with 1001.
-    pub shutdown: CancellationToken,
-    /// Tracks connection tasks so shutdown can wait for them to close.
-    pub connections: TaskTracker,
-    /// Runs `reservationEvents` subscriptions without an execution each.
-    pub live: Arc<Live>,
-    /// Parses and bounds every document, as for HTTP.
-    pub documents: Arc<Documents>,
-}
-
-impl WsState {
-    pub fn new(config: WsConfig, auth: Auth, live: Arc<Live>, documents: Arc<Documents>) -> Self {
-        WsState {
-            config,
-            auth,
-            live,
-            documents,
-            shutdown: CancellationToken::new(),
-            connections: TaskTracker::new(),
-        }
-    }
-
-    /// Closes every connection and waits, at most `grace`, for them to finish.
-    pub async fn close_all(&self, grace: Duration) {
-        self.shutdown.cancel();
-        self.connections.close();
-        if tokio::time::timeout(grace, self.connections.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!("some WebSocket connections did not close in time");
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Protocol {
-    TransportWs,
-    Legacy,
-}
-
-impl Protocol {
-    /// The type of the message carrying one result: `next`, or the legacy `data`.
-    fn result_type(self) -> &'static str {
-        match self {
-            Protocol::TransportWs => "next",
-            Protocol::Legacy => "data",
-        }
-    }
-}
-
-/// Upgrades to a WebSocket speaking whichever of the two protocols the client offers.
-/// `authorization` is the upgrade request's `Authorization` header, used unless
-/// `connection_init` carries one.
-pub fn upgrade(
-    ws: WebSocketUpgrade,
-    schema: AppSchema,
-    state: WsState,
-    authorization: Option<String>,
-) -> HttpResponse {
-    let ws = ws
-        .protocols([TRANSPORT_WS, LEGACY_WS])
-        // tungstenite allocates (and zero-fills) its whole read buffer per connection: 128 KiB
-        // by default, almost all of an idle socket's memory (146 KB per subscribed socket; 19
-        // KB with 1 KiB, `cargo bench --bench load -- idle-sockets`; live delivery and a lean
-        // connection took it to 7 KB). Protocol messages are small; a larger one grows the
-        // buffer to its length as it arrives.
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(state.config.max_message_bytes)
-        .max_frame_size(state.config.max_message_bytes);
-    let protocol = match ws.selected_protocol().and_then(|p| p.to_str().ok()) {
-        Some(TRANSPORT_WS) => Some(Protocol::TransportWs),
-        Some(LEGACY_WS) => Some(Protocol::Legacy),
-        _ => None,
-    };
-    let tracker = state.connections.clone();
-    ws.on_upgrade(move |mut socket| {
-        tracker.track_future(async move {
-            match protocol {
-                Some(protocol) => {
-                    Connection::new(socket, protocol, schema, state, authorization)
-                        .run()
-                        .await
-                }
-                None => {
-                    let reason =
-                        "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws";
-                    close_gracefully(&mut socket, 4406, reason).await;
-                }
-            }
-        })
-    })
-}
+use super::*;
 
 /// The close frame owed for a read that failed on the peer's frames, or `None` when the
 /// connection itself is gone. tungstenite's error reaches us boxed in `axum::Error`, whose text
 /// is tungstenite's own; the WebSocket tests hold each case to its code.
-fn read_failure(e: &axum::Error, max_message_bytes: usize) -> Option<(u16, String)> {
+pub(super) fn read_failure(e: &axum::Error, max_message_bytes: usize) -> Option<(u16, String)> {
     let text = e.to_string();
     if text.starts_with("Space limit exceeded") {
         Some((
@@ -182,7 +26,7 @@ fn read_failure(e: &axum::Error, max_message_bytes: usize) -> Option<(u16, Strin
 /// frame, for at most `CLOSE_REPLY_WAIT`. Closing the socket with unread data in it makes the
 /// kernel reset the connection, and a reset can destroy the close frame we just sent before
 /// the peer reads it.
-async fn close_gracefully(socket: &mut WebSocket, code: u16, reason: &str) {
+pub(super) async fn close_gracefully(socket: &mut WebSocket, code: u16, reason: &str) {
     if socket.send(close(code, reason)).await.is_err() {
         return;
     }
@@ -197,10 +41,10 @@ async fn close_gracefully(socket: &mut WebSocket, code: u16, reason: &str) {
 }
 
 /// How long a closing connection waits for the peer's close frame.
-const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
+pub(super) const CLOSE_REPLY_WAIT: Duration = Duration::from_secs(2);
 
 /// A close frame; its reason is cut to the 123 bytes a close frame can carry.
-fn close(code: u16, reason: &str) -> Message {
+pub(super) fn close(code: u16, reason: &str) -> Message {
     let mut end = reason.len().min(123);
     while !reason.is_char_boundary(end) {
         end -= 1;
@@ -211,21 +55,10 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
-fn text(value: Value) -> Message {
-    Message::Text(Utf8Bytes::from(value.to_string()))
-}
-
-/// What an operation task tells its connection.
-enum Outgoing {
-    Send(Message),
-    /// Operation `id` (of generation `u64`) has ended on its own.
-    Done(String, u64),
-}
-
 /// graphql-transport-ws messages from the client.
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum ClientMessage {
+pub(super) enum ClientMessage {
     ConnectionInit {
         payload: Option<Value>,
     },
@@ -248,7 +81,7 @@ enum ClientMessage {
 /// subscriptions-transport-ws messages from the client.
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum LegacyMessage {
+pub(super) enum LegacyMessage {
     ConnectionInit { payload: Option<Value> },
     Start { id: String, payload: Box<Request> },
     Stop { id: String },
@@ -256,12 +89,12 @@ enum LegacyMessage {
 }
 
 /// Whether to keep the connection after a message.
-enum Flow {
+pub(super) enum Flow {
     Continue,
     Close(u16, String),
 }
 
-struct Connection {
+pub(super) struct Connection {
     socket: WebSocket,
     protocol: Protocol,
     schema: AppSchema,
@@ -283,7 +116,7 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(
+    pub(super) fn new(
         socket: WebSocket,
         protocol: Protocol,
         schema: AppSchema,
@@ -311,7 +144,7 @@ impl Connection {
         }
     }
 
-    async fn run(mut self) {
+    pub(super) async fn run(mut self) {
         let init_deadline = tokio::time::sleep(self.state.config.init_timeout);
         tokio::pin!(init_deadline);
         let keepalive_every = self.state.config.keepalive;
@@ -583,23 +416,9 @@ impl Connection {
     }
 }
 
-/// Nothing ran because the caller may not: no data, an `UNAUTHENTICATED` or `FORBIDDEN` error.
-fn is_auth_refusal(resp: &async_graphql::Response) -> bool {
-    resp.data == async_graphql::Value::Null
-        && resp.errors.iter().any(|e| {
-            e.extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .is_some_and(|c| {
-                    *c == async_graphql::Value::from("UNAUTHENTICATED")
-                        || *c == async_graphql::Value::from("FORBIDDEN")
-                })
-        })
-}
-
 /// The `Authorization` value in a `connection_init` payload, at its top level or under
 /// `headers` (names ignore case, as HTTP's do).
-fn authorization_in(payload: &Value) -> Option<&str> {
+pub(super) fn authorization_in(payload: &Value) -> Option<&str> {
     fn find(map: &serde_json::Map<String, Value>) -> Option<&str> {
         map.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
@@ -607,92 +426,4 @@ fn authorization_in(payload: &Value) -> Option<&str> {
     }
     let map = payload.as_object()?;
     find(map).or_else(|| map.get("headers")?.as_object().and_then(find))
-}
-
-/// One running operation of a connection.
-struct Operation {
-    id: String,
-    protocol: Protocol,
-    out: mpsc::Sender<Outgoing>,
-}
-
-/// What an operation starts from.
-struct Start {
-    schema: AppSchema,
-    live: Arc<Live>,
-    request: Request,
-    principal: Principal,
-}
-
-impl Operation {
-    /// Runs the operation. Boxed where it is not live delivery: the future of an idle
-    /// subscription is most of its memory, and should not carry room for the rest.
-    async fn run(self, start: Box<Start>, generation: u64) {
-        let started = Box::pin(
-            start
-                .live
-                .start(&start.schema, start.request, start.principal),
-        );
-        match started.await {
-            Started::Live(subscription) => self.deliver(subscription, generation).await,
-            Started::Responses(stream) => Box::pin(self.relay(stream, generation)).await,
-        }
-    }
-
-    /// Sends a live subscription's events until it ends or the connection goes.
-    async fn deliver(mut self, mut subscription: LiveSubscription, generation: u64) {
-        let ty = self.protocol.result_type();
-        let id = Value::from(self.id.as_str()).to_string();
-        while let Some(payload) = subscription.next().await {
-            let msg = format!(r#"{{"type":"{ty}","id":{id},"payload":{payload}}}"#);
-            let msg = Message::Text(Utf8Bytes::from(msg));
-            if self.out.send(Outgoing::Send(msg)).await.is_err() {
-                return; // the connection is gone
-            }
-        }
-        self.finish(generation).await;
-    }
-
-    async fn finish(mut self, generation: u64) {
-        let complete = json!({"type": "complete", "id": self.id});
-        let _ = self.out.send(Outgoing::Send(text(complete))).await;
-        let _ = self.out.send(Outgoing::Done(self.id, generation)).await;
-    }
-
-    /// Sends the responses of an execution (a refusal ends it with `error`).
-    async fn relay(
-        mut self,
-        mut stream: futures_util::stream::BoxStream<'static, async_graphql::Response>,
-        generation: u64,
-    ) {
-        let mut first = true;
-        while let Some(mut resp) = stream.next().await {
-            fill_codes(&mut resp);
-            let refused = first
-                && (is_request_error(&resp) && self.protocol == Protocol::TransportWs
-                    || is_auth_refusal(&resp));
-            let msg = if refused {
-                // PROTOCOL.md: errors before execution end the operation with `error`; so does
-                // a caller refused the subscription (API.md: anonymous sockets get an `error`).
-                let msg = match self.protocol {
-                    Protocol::TransportWs => {
-                        json!({"type": "error", "id": self.id, "payload": resp.errors})
-                    }
-                    Protocol::Legacy => {
-                        json!({"type": "error", "id": self.id, "payload": resp.errors[0]})
-                    }
-                };
-                let _ = self.out.send(Outgoing::Send(text(msg))).await;
-                let _ = self.out.send(Outgoing::Done(self.id, generation)).await;
-                return;
-            } else {
-                json!({"type": self.protocol.result_type(), "id": self.id, "payload": resp})
-            };
-            first = false;
-            if self.out.send(Outgoing::Send(text(msg))).await.is_err() {
-                return; // the connection is gone
-            }
-        }
-        self.finish(generation).await;
-    }
 }
