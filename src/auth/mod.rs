@@ -31,7 +31,31 @@ pub struct Identity {
     pub expires_at: i64,
 }
 
+/// What resolvers can see of an identity: every field but when it expires. Destructured in
+/// full, so a new field of `Identity` must be placed on one side or the other here.
+type Visible<'a> = (
+    &'a Option<String>,
+    &'a str,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a [String],
+    bool,
+);
+
 impl Identity {
+    fn visible(&self) -> Visible<'_> {
+        let Identity {
+            subject,
+            issuer,
+            name,
+            email,
+            roles,
+            admin,
+            expires_at: _,
+        } = self;
+        (subject, issuer, name, email, roles, *admin)
+    }
+
     /// The owner of what this bearer books; `None` without `sub`.
     pub fn owner(&self) -> Option<Owner> {
         Some(Owner {
@@ -50,6 +74,35 @@ pub enum Principal {
     Anonymous,
     /// Secured mode, a verified token.
     Token(Arc<Identity>),
+}
+
+/// A principal compared as resolvers see it: open, anonymous, or a token's identity but for
+/// its expiry (the same person's tokens with other lifetimes are the same caller). What may
+/// share work done for one caller with another (live delivery's plans) keys on this.
+#[derive(Clone, Debug)]
+pub struct SameCaller(pub Principal);
+
+impl PartialEq for SameCaller {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Principal::Open, Principal::Open) | (Principal::Anonymous, Principal::Anonymous) => {
+                true
+            }
+            (Principal::Token(a), Principal::Token(b)) => a.visible() == b.visible(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for SameCaller {}
+
+impl std::hash::Hash for SameCaller {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(&self.0).hash(state);
+        if let Principal::Token(id) = &self.0 {
+            id.visible().hash(state);
+        }
+    }
 }
 
 /// What a field needs of its caller. The schema's fields carry these as guards; a field
@@ -298,6 +351,32 @@ mod tests {
             admin: false,
             expires_at: i64::MAX,
         }))
+    }
+
+    #[test]
+    fn the_same_caller_is_everything_of_the_token_but_its_expiry() {
+        use std::collections::HashSet;
+        let with = |f: &dyn Fn(&mut Identity)| {
+            let Principal::Token(id) = member(Some("Ada"), None) else {
+                unreachable!()
+            };
+            let mut id = (*id).clone();
+            f(&mut id);
+            SameCaller(Principal::Token(Arc::new(id)))
+        };
+        let ada = with(&|_| {});
+        assert_eq!(ada, with(&|id| id.expires_at = 1));
+        assert_ne!(ada, with(&|id| id.roles = vec!["x".into()]));
+        assert_ne!(ada, with(&|id| id.email = Some("a@example.com".into())));
+        assert_ne!(ada, SameCaller(Principal::Open));
+        let set: HashSet<_> = [
+            ada.clone(),
+            with(&|id| id.expires_at = 7),
+            SameCaller(Principal::Open),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(set.len(), 2);
     }
 
     #[test]

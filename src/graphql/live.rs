@@ -34,7 +34,7 @@ use tokio::sync::OnceCell;
 
 use super::subscription::{Capture, Feed, ReservationEvent};
 use super::{data, fill_codes, with_data, AppSchema};
-use crate::auth::Principal;
+use crate::auth::{Principal, SameCaller};
 use crate::config::Limits;
 use crate::db::Db;
 use crate::events;
@@ -65,39 +65,7 @@ struct PlanKey {
     query: String,
     operation_name: Option<String>,
     variables: String,
-    caller: Caller,
-}
-
-/// The caller as resolvers can see it: everything of the principal but when it expires.
-#[derive(Hash, PartialEq, Eq)]
-enum Caller {
-    Open,
-    Anonymous,
-    Token {
-        subject: Option<String>,
-        issuer: String,
-        name: Option<String>,
-        email: Option<String>,
-        roles: Vec<String>,
-        admin: bool,
-    },
-}
-
-impl Caller {
-    fn of(principal: &Principal) -> Self {
-        match principal {
-            Principal::Open => Caller::Open,
-            Principal::Anonymous => Caller::Anonymous,
-            Principal::Token(id) => Caller::Token {
-                subject: id.subject.clone(),
-                issuer: id.issuer.clone(),
-                name: id.name.clone(),
-                email: id.email.clone(),
-                roles: id.roles.clone(),
-                admin: id.admin,
-            },
-        }
-    }
+    caller: SameCaller,
 }
 
 /// One document, with its variables, run by one caller: how its subscribers' events render.
@@ -189,7 +157,7 @@ impl Live {
             query: request.query.clone(),
             operation_name: request.operation_name.clone(),
             variables: serde_json::to_string(&request.variables).ok()?,
-            caller: Caller::of(principal),
+            caller: SameCaller(principal.clone()),
         };
         if let Some(plan) = self.lock().map.get(&key).and_then(Weak::upgrade) {
             return Some(plan);
