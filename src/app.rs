@@ -25,7 +25,7 @@ use crate::config::ServeConfig;
 use crate::db::{Db, DbOptions, TransactionTimer};
 use crate::error::Result;
 use crate::graphql;
-use crate::http::{self, AppState};
+use crate::http::{self, AppState, Shared};
 use crate::jobs;
 use crate::metrics::Metrics;
 use crate::socket::Socket;
@@ -39,6 +39,8 @@ const REQUEST_GRACE: Duration = Duration::from_secs(10);
 /// A built, not yet serving, roombook.
 pub struct App {
     pub router: Router,
+    /// The most a request body may hold (`--max-body-bytes`).
+    pub max_body_bytes: usize,
     pub db: Db,
     pub ws: WsState,
     /// How connections are held to account (`serve`).
@@ -101,7 +103,7 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
         std::sync::Arc::new(live),
         documents.clone(),
     );
-    let router = http::router(AppState {
+    let router = http::router(AppState::new(Shared {
         schema,
         ws: ws.clone(),
         documents,
@@ -109,14 +111,14 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
         db: db.clone(),
         auth,
         metrics,
-    });
-    let router = with_request_log(router);
+    }));
     let connections = ConnectionLimits {
         header_read_timeout: Duration::from_millis(config.limits.header_read_timeout_ms),
         max: config.limits.connection_cap(),
     };
     Ok(App {
         router,
+        max_body_bytes: config.limits.max_body_bytes,
         db,
         ws,
         connections,
@@ -125,25 +127,57 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
 
 /// One line per request at INFO: method, path, GraphQL operation (recorded by the handler),
 /// status and latency.
-fn with_request_log(router: Router) -> Router {
-    let layer = TraceLayer::new_for_http()
-        .make_span_with(|req: &Request<Body>| {
-            tracing::info_span!(
-                "request",
-                method = %req.method(),
-                path = %req.uri().path(),
-                operation = tracing::field::Empty,
-            )
-        })
+type RequestLog = TraceLayer<
+    tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
+    fn(&Request<Body>) -> Span,
+    (),
+    fn(&Response<Body>, Duration, &Span),
+>;
+
+fn request_log() -> RequestLog {
+    fn span(req: &Request<Body>) -> Span {
+        tracing::info_span!(
+            "request",
+            method = %req.method(),
+            path = %req.uri().path(),
+            operation = tracing::field::Empty,
+        )
+    }
+    fn served(res: &Response<Body>, latency: Duration, _span: &Span) {
+        tracing::info!(
+            status = res.status().as_u16(),
+            latency_ms = format_args!("{:.2}", latency.as_secs_f64() * 1e3),
+            "served"
+        );
+    }
+    TraceLayer::new_for_http()
+        .make_span_with(span as fn(&Request<Body>) -> Span)
         .on_request(())
-        .on_response(|res: &Response<Body>, latency: Duration, _span: &Span| {
-            tracing::info!(
-                status = res.status().as_u16(),
-                latency_ms = format_args!("{:.2}", latency.as_secs_f64() * 1e3),
-                "served"
-            );
-        });
-    router.layer(layer)
+        .on_response(served as fn(&Response<Body>, Duration, &Span))
+}
+
+/// What serves one connection: the router inside the request log and the body limit, which
+/// wrap it whole rather than route by route (a layer on a `Router` is boxed per route and
+/// cloned on every request).
+fn connection_service(
+    router: Router,
+    max_body_bytes: usize,
+) -> TowerToHyperService<
+    impl tower::Service<
+            Request<Incoming>,
+            Response = Response<Body>,
+            Error = std::convert::Infallible,
+            Future = impl Send,
+        > + Clone,
+> {
+    TowerToHyperService::new(
+        tower::ServiceBuilder::new()
+            .map_request(|req: Request<Incoming>| req.map(Body::new))
+            .layer(request_log())
+            .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
+            .service(router)
+            .map_response(|res: Response<_>| res.map(Body::new)),
+    )
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves: then stops accepting, closes
@@ -201,11 +235,7 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(
-            app.router
-                .clone()
-                .map_request(|req: Request<Incoming>| req.map(Body::new)),
-        );
+        let service = connection_service(app.router.clone(), app.max_body_bytes);
         let connection = builder
             .serve_connection(TokioIo::new(Socket::new(stream)), service)
             .with_upgrades();

@@ -18,17 +18,15 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use std::convert::Infallible;
 use std::sync::Arc;
-
 use std::time::Duration;
-
-use tower_http::timeout::TimeoutLayer;
 
 use crate::auth::{Auth, Principal};
 use crate::calendar;
@@ -39,9 +37,26 @@ use crate::graphql::{fill_codes, is_request_error, selected_operation, AppSchema
 use crate::metrics::{Live, Metrics};
 use crate::ws::{self, WsState};
 
-/// What every handler shares.
+/// What every handler shares: one pointer to clone per request (axum's `State` clones it for
+/// every handler call; cloning each field was ~1% of a booking).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The contents of `AppState`.
+pub struct Shared {
     pub schema: AppSchema,
     pub ws: WsState,
     /// Parsed operations by query text.
@@ -55,10 +70,14 @@ pub struct AppState {
     pub metrics: Metrics,
 }
 
-/// The routes of roombook over `state`.
+/// The routes of roombook over `state`. The request log and the body limit wrap the whole
+/// router (`app::serve`); `Track` is the one layer applied per route (a route layer is boxed
+/// and cloned on every request, so there is one).
 pub fn router(state: AppState) -> Router {
-    let body_limit = state.limits.max_body_bytes;
-    let timeout = Duration::from_millis(state.limits.request_timeout_ms);
+    let track = Track {
+        metrics: state.metrics.clone(),
+        timeout: Duration::from_millis(state.limits.request_timeout_ms),
+    };
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route(
@@ -70,32 +89,83 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/calendar/rooms/{file}", get(room_calendar))
         .route("/metrics", get(metrics_text))
-        .layer(DefaultBodyLimit::max(body_limit))
-        // A WebSocket is upgraded within this time and then lives on outside it.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
-        .layer(axum::middleware::map_response_with_state(
-            state.limits.request_timeout_ms,
-            timed_out,
-        ))
-        // Outermost: counts every answer, 408 and 413 included.
-        .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
-            track,
-        ))
+        .layer(track)
         .with_state(state)
 }
 
-/// The timeout's 408 gets a GraphQL error body, like every other answer on `/graphql`.
-async fn timed_out(State(ms): State<u64>, resp: Response) -> Response {
-    if resp.status() != StatusCode::REQUEST_TIMEOUT {
-        return resp;
+/// Times every request out (408 with a GraphQL error body) and counts and times every
+/// answer, 408 and 413 included: by GraphQL operation on `/graphql`, else by route. A
+/// WebSocket is upgraded within the timeout and then lives on outside it.
+#[derive(Clone)]
+struct Track {
+    metrics: Metrics,
+    timeout: Duration,
+}
+
+impl<S> tower::Layer<S> for Track {
+    type Service = Tracked<S>;
+    fn layer(&self, inner: S) -> Tracked<S> {
+        Tracked {
+            inner,
+            track: self.clone(),
+        }
     }
+}
+
+#[derive(Clone)]
+struct Tracked<S> {
+    inner: S,
+    track: Track,
+}
+
+impl<S> tower::Service<axum::extract::Request> for Tracked<S>
+where
+    S: tower::Service<axum::extract::Request, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures_util::future::BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::extract::Request) -> Self::Future {
+        let began = std::time::Instant::now();
+        let route = req
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .cloned();
+        let answer = self.inner.call(req);
+        let Track { metrics, timeout } = self.track.clone();
+        Box::pin(async move {
+            let resp = match tokio::time::timeout(timeout, answer).await {
+                Ok(resp) => resp?,
+                Err(_) => timed_out(timeout),
+            };
+            let status = resp.status().as_u16();
+            let label = match (resp.extensions().get::<OperationLabel>(), &route) {
+                (Some(label), _) => &*label.0,
+                // Routes are few and fixed; an unmatched path shares one value.
+                (None, Some(route)) => route.as_str(),
+                (None, None) => "_unmatched",
+            };
+            metrics.request(label, status, began.elapsed());
+            Ok(resp)
+        })
+    }
+}
+
+/// The timeout's 408, with a GraphQL error body like every other answer on `/graphql`.
+fn timed_out(timeout: Duration) -> Response {
     let message = format!(
-        "no answer within {ms} ms (--request-timeout-ms): the request body did not arrive in \
-         full, or the operation took too long; a mutation may or may not have committed"
+        "no answer within {} ms (--request-timeout-ms): the request body did not arrive in \
+         full, or the operation took too long; a mutation may or may not have committed",
+        timeout.as_millis()
     );
     let body = json!({"errors": [{"message": message, "extensions": {"code": "INTERNAL"}}]});
     body_of(&body, StatusCode::REQUEST_TIMEOUT, MediaType::Json)
@@ -104,28 +174,6 @@ async fn timed_out(State(ms): State<u64>, resp: Response) -> Response {
 /// The GraphQL operation a response answered, for `/metrics` (bounded, see `Metrics`).
 #[derive(Clone)]
 struct OperationLabel(std::sync::Arc<str>);
-
-/// Counts and times every request: by GraphQL operation on `/graphql`, else by route.
-async fn track(
-    State(metrics): State<Metrics>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let began = std::time::Instant::now();
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .cloned();
-    let resp = next.run(req).await;
-    let status = resp.status().as_u16();
-    match (resp.extensions().get::<OperationLabel>(), &route) {
-        (Some(label), _) => metrics.request(&label.0, status, began.elapsed()),
-        // Routes are few and fixed; an unmatched path shares one value.
-        (None, Some(route)) => metrics.request(route.as_str(), status, began.elapsed()),
-        (None, None) => metrics.request("_unmatched", status, began.elapsed()),
-    }
-    resp
-}
 
 /// `GET /metrics`: the Prometheus text exposition.
 async fn metrics_text(State(state): State<AppState>) -> Response {
