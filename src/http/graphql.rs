@@ -104,7 +104,7 @@ pub(super) fn refusal(error: async_graphql::ServerError) -> async_graphql::Respo
 /// `query` for `""`, so an empty query is refused here as a missing one; anything that does not
 /// deserialize is looked at again for a message that says what is wrong.
 pub(super) fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
-    match serde_json::from_slice::<BatchRequest>(body) {
+    match read_batch(body) {
         Ok(batch) if batch.iter().any(|r| r.query.is_empty()) => {
             Err("the request needs a `query` string".into())
         }
@@ -115,6 +115,26 @@ pub(super) fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
             check_params(&value)?;
             Err(format!("the body is not a GraphQL request: {e}"))
         }
+    }
+}
+
+/// A single request or a non-empty list of them, read as what the first byte says it is:
+/// `BatchRequest`'s own (untagged) deserializer buffers the whole body into a generic tree to
+/// try each shape in turn, which was ~2% of a booking.
+fn read_batch(body: &[u8]) -> serde_json::Result<BatchRequest> {
+    use serde::de::Error as _;
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => {
+            let list = serde_json::from_slice::<Vec<Request>>(body)?;
+            if list.is_empty() {
+                return Err(serde_json::Error::invalid_length(
+                    0,
+                    &"a non-empty sequence",
+                ));
+            }
+            Ok(BatchRequest::Batch(list))
+        }
+        _ => serde_json::from_slice::<Request>(body).map(BatchRequest::Single),
     }
 }
 
