@@ -92,6 +92,7 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
     let documents = std::sync::Arc::new(graphql::Documents::new(
         512,
         graphql::DocumentLimits::from(&config.limits),
+        Some(schema.clone()),
     ));
     let ws = WsState::new(
         WsConfig {

@@ -8,19 +8,44 @@ use std::sync::Mutex;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{Request, ServerError};
+use async_graphql::{Request, ServerError, ValidatedDocument};
 
 use super::guard::{self, Refused};
+use super::AppSchema;
 use crate::config::Limits;
 
 /// A bounded cache of parsed documents, and the one door every document goes through before
 /// execution (HTTP and WebSocket alike): the guard's bounds, parsing, aliases. When full the
 /// cache starts over, so its size never grows past `capacity` documents of at most
 /// `MAX_QUERY_BYTES` each.
+///
+/// A document that passes the schema's validation is kept validated: executing it again then
+/// checks only what its variables can change (async-graphql's `validate_document`, part of the
+/// vendored patch), instead of every rule on every request.
 pub struct Documents {
-    docs: Mutex<HashMap<String, ExecutableDocument>>,
+    docs: Mutex<HashMap<String, Kept>>,
     capacity: usize,
     limits: DocumentLimits,
+    /// The schema documents are validated for; none: kept only parsed.
+    schema: Option<AppSchema>,
+}
+
+/// A document in the cache.
+#[derive(Clone)]
+enum Kept {
+    /// Valid for the schema, as far as variables' values do not decide.
+    Validated(ValidatedDocument),
+    /// Parsed; execution validates it (and reports why it is invalid, if it is).
+    Parsed(ExecutableDocument),
+}
+
+impl Kept {
+    fn give_to(self, request: &mut Request) {
+        match self {
+            Kept::Validated(doc) => request.set_validated_query(doc),
+            Kept::Parsed(doc) => request.set_parsed_query(doc),
+        }
+    }
 }
 
 /// What one document may hold.
@@ -45,11 +70,13 @@ impl Documents {
     /// Longer query texts are parsed each time, never kept.
     pub const MAX_QUERY_BYTES: usize = 8 * 1024;
 
-    pub fn new(capacity: usize, limits: DocumentLimits) -> Self {
+    /// A cache of `capacity` documents validated for `schema` (none: kept parsed only).
+    pub fn new(capacity: usize, limits: DocumentLimits, schema: Option<AppSchema>) -> Self {
         Documents {
             docs: Mutex::new(HashMap::new()),
             capacity,
             limits,
+            schema,
         }
     }
 
@@ -74,8 +101,8 @@ impl Documents {
         let cacheable = request.query.len() <= Self::MAX_QUERY_BYTES;
         if cacheable {
             let cached = self.lock().get(&request.query).cloned();
-            if let Some(doc) = cached {
-                request.set_parsed_query(doc);
+            if let Some(kept) = cached {
+                kept.give_to(request);
                 return Ok(request.parsed_query().ok());
             }
         }
@@ -85,17 +112,24 @@ impl Documents {
         };
         guard::check_expansion(doc, self.limits.max_fields)?;
         if cacheable {
-            let doc = doc.clone();
-            let mut docs = self.lock();
-            if docs.len() >= self.capacity {
-                docs.clear();
+            // Validated after the guard, as execution would: within the same bounds.
+            let kept = match self.schema.as_ref().map(|s| s.validate_document(doc)) {
+                Some(Ok(validated)) => Kept::Validated(validated),
+                _ => Kept::Parsed(doc.clone()),
+            };
+            {
+                let mut docs = self.lock();
+                if docs.len() >= self.capacity {
+                    docs.clear();
+                }
+                docs.insert(request.query.clone(), kept.clone());
             }
-            docs.insert(request.query.clone(), doc);
+            kept.give_to(request);
         }
         Ok(request.parsed_query().ok())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecutableDocument>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Kept>> {
         // The map holds no invariant a panic could break: recover from poisoning.
         self.docs.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -108,7 +142,7 @@ fn too_many_aliases(n: usize, max: usize) -> String {
 
 impl Default for Documents {
     fn default() -> Self {
-        Documents::new(512, DocumentLimits::from(&Limits::default()))
+        Documents::new(512, DocumentLimits::from(&Limits::default()), None)
     }
 }
 
@@ -167,7 +201,7 @@ mod tests {
 
     #[test]
     fn a_cached_document_is_the_parsed_query() {
-        let docs = Documents::new(2, limits());
+        let docs = Documents::new(2, limits(), None);
         let mut first = Request::new("query Q { rooms { id } }");
         let parsed = docs.prepare(&mut first).unwrap().cloned().unwrap();
         let mut again = Request::new("query Q { rooms { id } }");
@@ -187,7 +221,7 @@ mod tests {
             "query { a: rooms { id } b: rooms { n: name ...F } ... on Query { c: rooms { id } } }
              fragment F on Room { x: id y: id }",
         );
-        let doc = Documents::new(1, limits())
+        let doc = Documents::new(1, limits(), None)
             .prepare(&mut r)
             .unwrap()
             .cloned()
@@ -197,7 +231,7 @@ mod tests {
 
     #[test]
     fn the_cache_stays_within_its_capacity() {
-        let docs = Documents::new(2, limits());
+        let docs = Documents::new(2, limits(), None);
         for i in 0..5 {
             let _ = docs.prepare(&mut Request::new(format!(
                 "query Q{i} {{ rooms {{ id }} }}"

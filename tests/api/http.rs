@@ -99,6 +99,61 @@ async fn unknown_fields_and_wrong_types_are_validation_errors() {
     );
 }
 
+/// Documents are validated once and kept (`graphql::Documents`); what a request's variables
+/// decide is still checked on every request, and an invalid document is refused every time.
+#[tokio::test]
+async fn a_kept_document_still_has_each_request_s_variables_checked() {
+    let app = spawn_app().await;
+    let create = "mutation($input: CreateRoomInput!) { createRoom(input: $input) { id } }";
+    for round in 0..3 {
+        let ok = app
+            .graphql(
+                create,
+                json!({"input": {"name": format!("R{round}"), "capacity": 4}}),
+            )
+            .await;
+        assert!(ok["data"]["createRoom"]["id"].is_string(), "{ok}");
+        for bad in [
+            json!({"input": {"name": "X", "capacity": "eight"}}),
+            json!({"input": {"name": "X"}}),
+            json!({"input": {"name": "X", "capacity": 4, "colour": "red"}}),
+        ] {
+            let body = app.graphql(create, bad.clone()).await;
+            assert_refused(&body, "BAD_USER_INPUT");
+            assert!(body.get("data").is_none(), "{bad}: {body}");
+        }
+        // A required variable not given (refused when the field runs, as before).
+        assert_refused(&app.graphql(create, json!({})).await, "BAD_USER_INPUT");
+        // Invalid whatever the variables: refused on every request, not only the first.
+        let body = app
+            .graphql(
+                "query($n: Int) { rooms(minCapacity: $n) { id colour } }",
+                json!({"n": 1}),
+            )
+            .await;
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("colour"),
+            "{body}"
+        );
+        let body = app
+            .graphql(
+                "query($n: String) { rooms(minCapacity: $n) { id } }",
+                json!({"n": "1"}),
+            )
+            .await;
+        assert_refused(&body, "BAD_USER_INPUT");
+    }
+    let rooms = app.graphql("{ rooms { name } }", json!({})).await;
+    assert_eq!(
+        rooms["data"]["rooms"].as_array().unwrap().len(),
+        3,
+        "{rooms}"
+    );
+}
+
 #[tokio::test]
 async fn queries_work_over_get_but_mutations_do_not() {
     let app = spawn_app().await;

@@ -49,6 +49,11 @@ pub struct Request {
     #[serde(skip)]
     pub(crate) parsed_query: Option<ExecutableDocument>,
 
+    /// The schema `parsed_query` passed `Schema::validate_document` for (its registry's
+    /// address), if it did.
+    #[serde(skip)]
+    pub(crate) validated_for: Option<usize>,
+
     /// Sets the introspection mode for this request (defaults to
     /// [IntrospectionMode::Enabled]).
     #[serde(skip)]
@@ -66,6 +71,7 @@ impl Request {
             data: Data::default(),
             extensions: Default::default(),
             parsed_query: None,
+            validated_for: None,
             introspection_mode: IntrospectionMode::Enabled,
         }
     }
@@ -131,6 +137,17 @@ impl Request {
     /// the query again.
     pub fn set_parsed_query(&mut self, doc: ExecutableDocument) {
         self.parsed_query = Some(doc);
+        self.validated_for = None;
+    }
+
+    /// Set a document parsed and validated ahead of time
+    /// ([`Schema::validate_document`](crate::Schema::validate_document)). Executing the
+    /// request on the schema that validated it checks only what depends on this request's
+    /// variables: the arguments that use them, complexity and depth. Any other schema
+    /// validates the document in full, as for [`Request::set_parsed_query`].
+    pub fn set_validated_query(&mut self, doc: crate::ValidatedDocument) {
+        self.parsed_query = Some(doc.doc);
+        self.validated_for = Some(doc.registry);
     }
 
     /// Set a variable to an upload value.

@@ -514,6 +514,24 @@ where
         resp
     }
 
+    /// Validates `doc` once, for requests that will send it again: every rule of the
+    /// specification that does not depend on variables' values. A request given the result
+    /// ([`Request::set_validated_query`]) is then checked only for what its variables can
+    /// change (the arguments that use them, complexity and depth), which saves most of
+    /// validation's cost on every execution of a cached document. An invalid document is
+    /// `Err` with the errors executing it would report.
+    pub fn validate_document(
+        &self,
+        doc: &ExecutableDocument,
+    ) -> Result<ValidatedDocument, Vec<ServerError>> {
+        let registry = &self.0.env.registry;
+        check_rules(registry, doc, None, None, ValidationMode::Strict, false, None, None)?;
+        Ok(ValidatedDocument {
+            doc: doc.clone(),
+            registry: registry_id(registry),
+        })
+    }
+
     /// Execute a GraphQL query.
     pub async fn execute(&self, request: impl Into<Request>) -> Response {
         let request = request.into();
@@ -846,6 +864,26 @@ fn remove_skipped_selection(selection_set: &mut SelectionSet, variables: &Variab
     }
 }
 
+/// A parsed document that passed [`Schema::validate_document`]: see
+/// [`Request::set_validated_query`]. It is tied to the schema that validated it (by the
+/// address of its registry, which lives as long as the schema does).
+#[derive(Clone, Debug)]
+pub struct ValidatedDocument {
+    pub(crate) doc: ExecutableDocument,
+    pub(crate) registry: usize,
+}
+
+impl ValidatedDocument {
+    /// The document.
+    pub fn document(&self) -> &ExecutableDocument {
+        &self.doc
+    }
+}
+
+fn registry_id(registry: &Registry) -> usize {
+    registry as *const Registry as usize
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn prepare_request(
     mut extensions: Extensions,
@@ -862,6 +900,7 @@ pub(crate) async fn prepare_request(
     let query_data = Arc::new(std::mem::take(&mut request.data));
     extensions.attach_query_data(query_data.clone());
 
+    let validated_for = request.validated_for.take();
     let mut document = {
         let query = &request.query;
         let parsed_doc = request.parsed_query.take();
@@ -891,6 +930,7 @@ pub(crate) async fn prepare_request(
                 Some(&request.variables),
                 request.operation_name.as_deref(),
                 validation_mode,
+                validated_for == Some(registry_id(registry)),
                 complexity,
                 depth,
             )

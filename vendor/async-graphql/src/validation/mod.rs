@@ -45,6 +45,7 @@ pub(crate) fn check_rules(
     variables: Option<&Variables>,
     operation_name: Option<&str>,
     mode: ValidationMode,
+    document_validated: bool,
     limit_complexity: Option<usize>,
     limit_depth: Option<usize>,
 ) -> Result<ValidationResult, Vec<ServerError>> {
@@ -54,6 +55,19 @@ pub(crate) fn check_rules(
 
     let mut ctx = VisitorContext::new(registry, doc, variables, operation_name);
     let errors = match mode {
+        // The rules that do not read variables' values passed already
+        // (`Schema::validate_document`): the one that does, and the calculations, in one pass.
+        ValidationMode::Strict if document_validated => {
+            let mut visitor = VisitorNil
+                .with(rules::ArgumentsOfCorrectType::default())
+                .with(visitors::CacheControlCalculate {
+                    cache_control: &mut cache_control,
+                })
+                .with(visitors::ComplexityCalculate::new(&mut complexity))
+                .with(visitors::DepthCalculate::new(&mut depth));
+            visit(&mut visitor, &mut ctx, doc);
+            ctx.errors
+        }
         ValidationMode::Strict => {
             let mut visitor = VisitorNil
                 .with(rules::ArgumentsOfCorrectType::default())
