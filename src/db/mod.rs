@@ -46,8 +46,9 @@ use crate::auth::Actor;
 use crate::clock::Clock;
 use crate::domain::{
     self, buffer_violation, check_cancellable, BookingRequest, ConflictMode, Features,
-    OccurrenceConflict, OpeningHours, Owner, RescheduleRequest, Reservation, ReservationStatus,
-    Room, RoomDetails, RoomPolicy, Series, SeriesBooking, SeriesRequest, Slot, Window,
+    OccurrenceConflict, OpeningHours, Owner, RescheduleRequest, Reservation, ReservationSlot,
+    ReservationStatus, Room, RoomDetails, RoomPolicy, Series, SeriesBooking, SeriesRequest, Slot,
+    Window,
 };
 use crate::error::{Error, Result};
 use crate::events::pg::Snapshot;

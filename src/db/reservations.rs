@@ -46,8 +46,43 @@ impl Db {
         window: Window,
         max: usize,
     ) -> Result<Vec<Reservation>> {
-        self.list(window, Some(room.id), None, false, max, false)
-            .await
+        let (room, from, to) = (room.id.to_string(), window.from, window.to);
+        self.interact(move |conn| {
+            let (from, to) = (domain::to_micros(from), domain::to_micros(to));
+            let (rows, more) = ReservationRow::list_in_room(conn, &room, from, to, max)?;
+            refuse_more(more, max)?;
+            rows.into_iter().map(reservation_from_row).collect()
+        })
+        .await
+    }
+
+    /// As `reservations_of`, only where each one is: for a listing that shows nothing else,
+    /// a third of the row to read and send.
+    pub async fn slots_of(
+        &self,
+        room: &Room,
+        window: Window,
+        max: usize,
+    ) -> Result<Vec<ReservationSlot>> {
+        let (room_id, from, to) = (room.id, window.from, window.to);
+        self.interact(move |conn| {
+            let room = room_id.to_string();
+            let (from, to) = (domain::to_micros(from), domain::to_micros(to));
+            let (rows, more) = ReservationRow::list_slots_in_room(conn, &room, from, to, max)?;
+            refuse_more(more, max)?;
+            rows.into_iter()
+                .map(|(id, start, end)| {
+                    Ok(ReservationSlot {
+                        id: id.0,
+                        room_id,
+                        start: instant(start)?,
+                        end: instant(end)?,
+                        status: ReservationStatus::Confirmed,
+                    })
+                })
+                .collect()
+        })
+        .await
     }
 
     pub(super) async fn list(
@@ -74,13 +109,7 @@ impl Db {
                 to: domain::to_micros(window.to),
             };
             let (rows, more) = ReservationRow::list(conn, &filter, max)?;
-            if more {
-                return Err(too_many(
-                    "reservations",
-                    max,
-                    "ask for a shorter window or one room",
-                ));
-            }
+            refuse_more(more, max)?;
             rows.into_iter().map(reservation_from_row).collect()
         })
         .await
@@ -265,4 +294,16 @@ pub(super) fn find_reservation_for_update(conn: &mut Conn<'_>, id: Uuid) -> Resu
 pub(super) fn may_change(actor: &Actor, row: &ReservationRow) -> Result<()> {
     let owner = Owner::from_columns(row.owner_subject.clone(), row.owner_issuer.clone());
     actor.may_change(owner.as_ref(), "reservation", row.id.0)
+}
+
+/// A listing with more than `max` reservations is refused.
+fn refuse_more(more: bool, max: usize) -> Result<()> {
+    match more {
+        false => Ok(()),
+        true => Err(too_many(
+            "reservations",
+            max,
+            "ask for a shorter window or one room",
+        )),
+    }
 }

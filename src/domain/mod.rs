@@ -12,7 +12,7 @@ pub use check_in::{auto_release_at, check_in, check_out, CheckIn};
 pub use fields::{
     building_key, description, place, Capacity, Email, OrganizerName, RoomName, Title,
 };
-pub use model::{Owner, Reservation, ReservationStatus, Room, RoomDetails};
+pub use model::{Owner, Reservation, ReservationSlot, ReservationStatus, Room, RoomDetails};
 pub use room::{
     buffer_violation, earliest_at_or_after, free_slots, local_instant, opening_intervals,
     parse_time_zone, resolve_local, Features, FreeSlotsQuery, LocalTime, OpeningHours, PolicyRule,

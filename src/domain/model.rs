@@ -122,6 +122,17 @@ impl Owner {
     }
 }
 
+/// Only what places a reservation: which room, when, and whether it holds that slot. What a
+/// listing loads when its client asks for nothing more (see `graphql::types::Reservation`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReservationSlot {
+    pub id: Uuid,
+    pub room_id: Uuid,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub status: ReservationStatus,
+}
+
 /// One reservation of one room for a half-open interval `[start, end)`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reservation {

@@ -102,7 +102,7 @@ impl Mutation {
             Ok(_) => "booked",
             Err(e) => e.code(),
         });
-        Ok(Reservation(booked.gql()?))
+        Ok(Reservation::from(booked.gql()?))
     }
 
     /// Cancels a reservation; its slot is free again. `ALREADY_CANCELLED` if it was, `IN_PAST`
@@ -110,7 +110,7 @@ impl Mutation {
     #[graphql(guard = "Need::Member")]
     async fn cancel_reservation(&self, ctx: &Context<'_>, id: ID) -> Result<Reservation> {
         let id = parse_id(&id, "reservation").gql()?;
-        Ok(Reservation(
+        Ok(Reservation::from(
             data::<Db>(ctx)?.cancel(id, actor(ctx)?).await.gql()?,
         ))
     }
@@ -132,7 +132,7 @@ impl Mutation {
         let request =
             RescheduleRequest::new(input.start.map(|t| t.0), input.end.map(|t| t.0), room_id)
                 .gql()?;
-        Ok(Reservation(
+        Ok(Reservation::from(
             data::<Db>(ctx)?
                 .reschedule(id, request, actor(ctx)?)
                 .await
@@ -147,7 +147,7 @@ impl Mutation {
     #[graphql(guard = "Need::Member")]
     async fn check_in(&self, ctx: &Context<'_>, id: ID) -> Result<Reservation> {
         let id = parse_id(&id, "reservation").gql()?;
-        Ok(Reservation(
+        Ok(Reservation::from(
             data::<Db>(ctx)?.check_in(id, actor(ctx)?).await.gql()?,
         ))
     }
@@ -157,7 +157,7 @@ impl Mutation {
     #[graphql(guard = "Need::Member")]
     async fn check_out(&self, ctx: &Context<'_>, id: ID) -> Result<Reservation> {
         let id = parse_id(&id, "reservation").gql()?;
-        Ok(Reservation(
+        Ok(Reservation::from(
             data::<Db>(ctx)?.check_out(id, actor(ctx)?).await.gql()?,
         ))
     }

@@ -52,7 +52,7 @@ impl Query {
             .reservation(id)
             .await
             .gql()?
-            .map(Reservation))
+            .map(Reservation::from))
     }
 
     /// One series (`bookSeries`), or null if there is none with that id.
@@ -86,7 +86,7 @@ impl Query {
             )
             .await
             .gql()?;
-        Ok(list.into_iter().map(Reservation).collect())
+        Ok(list.into_iter().map(Reservation::from).collect())
     }
 
     /// Who the caller is, in every mode: anonymous callers get no subject and no roles; in

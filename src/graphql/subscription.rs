@@ -238,7 +238,7 @@ impl ReservationEvent {
 
     /// The reservation as it was right after the change.
     async fn reservation(&self) -> Reservation {
-        Reservation(self.0.reservation.clone())
+        Reservation::from(self.0.reservation.clone())
     }
 
     /// For RESCHEDULED: the start before the change.

@@ -169,3 +169,59 @@ async fn a_reservation_is_found_by_id_in_any_status() {
     assert_eq!(body["data"]["reservation"], Value::Null);
     assert_refused(&app.graphql(q, json!({"id": "42"})).await, "BAD_USER_INPUT");
 }
+
+/// A room's listing that asks only where its reservations are reads only that (a slot-only
+/// row); asking anything more, directly or through a fragment, reads them whole. Both answer
+/// the same for the fields they share.
+#[tokio::test]
+async fn a_room_s_listing_reads_what_its_fields_need_and_answers_the_same() {
+    let app = spawn_app().await;
+    let room = app.create_room("Slots", 4).await;
+    let first = app.book(&room, &at(60), &at(90)).await;
+    let second = app.book(&room, &at(120), &at(150)).await;
+    let list = |fields: &str| {
+        let mut query = format!(
+            "query($id: ID!) {{ room(id: $id) {{ reservations(from: \"{}\", to: \"{}\") {{ {fields} }} }} }}",
+            at(0),
+            at(600)
+        );
+        if fields.contains("...Who") {
+            query.push_str(" fragment Who on Reservation { organizerName createdAt }");
+        }
+        query
+    };
+    let slots = "id start end status room { name } __typename ... on Reservation { id }";
+    let body = app.graphql(&list(slots), json!({"id": room})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let listed = &body["data"]["room"]["reservations"];
+    assert_eq!(listed[0]["id"], first.as_str());
+    assert_eq!(listed[1]["id"], second.as_str());
+    assert_eq!(listed[0]["start"], at(60));
+    assert_eq!(listed[1]["end"], at(150));
+    assert_eq!(listed[0]["status"], "CONFIRMED");
+    assert_eq!(listed[0]["room"]["name"], "Slots");
+    // Every other field, named, in an inline fragment or in a named one.
+    for more in [
+        "title",
+        "... on Reservation { organizerEmail }",
+        "...Who",
+        "updatedAt",
+        "checkedInAt",
+        "releasedAt",
+        "series { id }",
+    ] {
+        let body = app
+            .graphql(&list(&format!("{slots} {more}")), json!({"id": room}))
+            .await;
+        assert!(body.get("errors").is_none(), "{more}: {body}");
+        let full = &body["data"]["room"]["reservations"];
+        for key in ["id", "start", "end", "status", "room", "__typename"] {
+            assert_eq!(full[0][key], listed[0][key], "{more}: {key}");
+            assert_eq!(full[1][key], listed[1][key], "{more}: {key}");
+        }
+    }
+    let body = app.graphql(&list("id ...Who"), json!({"id": room})).await;
+    let whole = &body["data"]["room"]["reservations"][0];
+    assert_eq!(whole["organizerName"], "Ada Lovelace", "{body}");
+    assert!(whole["createdAt"].is_string(), "{body}");
+}

@@ -67,6 +67,23 @@ fn listings_search_a_window_of_the_index() {
     }
 }
 
+/// The common listing (`list_in_room`) is the boxed one's plan, and a static statement:
+/// diesel keeps it prepared by its type instead of rebuilding its SQL on every call.
+#[test]
+fn a_room_s_listing_is_one_static_statement_on_the_index() {
+    use diesel::query_builder::QueryId;
+    let q = room_list_query!("room", 0, 10).select(ReservationRow::as_select());
+    fn static_id<Q: QueryId>(_: &Q) -> bool {
+        Q::HAS_STATIC_QUERY_ID
+    }
+    assert!(static_id(&q));
+    let plan = plan(&q);
+    assert!(plan.contains("SEARCH reservations USING INDEX"), "{plan}");
+    assert!(plan.contains("reservations_length"), "{plan}");
+    assert!(!plan.contains("SCAN"), "{plan}");
+    assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+}
+
 /// "Rooms with all of these features" probes `room_features` by its primary key per
 /// required feature: no decoding of stored lists, no scan of the features table.
 #[test]

@@ -117,13 +117,15 @@ impl Room {
         from: Option<Timestamp>,
         to: Option<Timestamp>,
     ) -> Result<Vec<Reservation>> {
-        let window =
-            Window::resolve(from.map(|t| t.0), to.map(|t| t.0), data::<Db>(ctx)?.now()).gql()?;
-        let list = data::<Db>(ctx)?
-            .reservations_of(&self.0, window, data::<ListLimit>(ctx)?.0)
-            .await
-            .gql()?;
-        Ok(list.into_iter().map(Reservation).collect())
+        let db = data::<Db>(ctx)?;
+        let window = Window::resolve(from.map(|t| t.0), to.map(|t| t.0), db.now()).gql()?;
+        let max = data::<ListLimit>(ctx)?.0;
+        if Reservation::wanted_slots_only(ctx) {
+            let list = db.slots_of(&self.0, window, max).await.gql()?;
+            return Ok(list.into_iter().map(Reservation::from).collect());
+        }
+        let list = db.reservations_of(&self.0, window, max).await.gql()?;
+        Ok(list.into_iter().map(Reservation::from).collect())
     }
 }
 

@@ -56,7 +56,7 @@ impl Series {
             .series_occurrences(self.0.id, include_cancelled.unwrap_or(false))
             .await
             .gql()?;
-        Ok(list.into_iter().map(Reservation).collect())
+        Ok(list.into_iter().map(Reservation::from).collect())
     }
 }
 
@@ -75,7 +75,7 @@ impl SeriesBooking {
             .occurrences
             .iter()
             .cloned()
-            .map(Reservation)
+            .map(Reservation::from)
             .collect()
     }
 

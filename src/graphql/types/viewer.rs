@@ -56,6 +56,6 @@ impl Viewer {
             )
             .await
             .gql()?;
-        Ok(list.into_iter().map(Reservation).collect())
+        Ok(list.into_iter().map(Reservation::from).collect())
     }
 }
