@@ -1,7 +1,10 @@
 //! The one error type of roombook and its only mapping to GraphQL `extensions.code`.
 
 use async_graphql::ErrorExtensions;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
+
+use crate::instant;
 
 /// Result with roombook's [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -45,7 +48,7 @@ pub enum Error {
     /// The room's policy refuses the slot (booking rule 6).
     #[error("{message}")]
     PolicyViolation {
-        policy: crate::domain::PolicyRule,
+        policy: PolicyRule,
         message: String,
         /// For `BUFFER`: the reservation too close.
         conflicting: Option<Uuid>,
@@ -67,7 +70,7 @@ pub enum Error {
         /// How many occurrences the series has.
         total: usize,
         /// Every refused occurrence, in start order.
-        conflicts: Vec<crate::domain::OccurrenceConflict>,
+        conflicts: Vec<OccurrenceConflict>,
     },
     /// No valid token where one is needed (anonymous caller), or a token that does not verify.
     #[error("{0}")]
@@ -82,6 +85,40 @@ pub enum Error {
     /// Anything that is the server's fault. The detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
+}
+
+/// Which part of a room's policy refused a slot (`extensions.policy`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyRule {
+    MinDuration,
+    MaxDuration,
+    BookingHorizon,
+    OpeningHours,
+    Buffer,
+}
+
+impl PolicyRule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyRule::MinDuration => "MIN_DURATION",
+            PolicyRule::MaxDuration => "MAX_DURATION",
+            PolicyRule::BookingHorizon => "BOOKING_HORIZON",
+            PolicyRule::OpeningHours => "OPENING_HOURS",
+            PolicyRule::Buffer => "BUFFER",
+        }
+    }
+}
+
+/// An occurrence of a series a booking rule or policy refused: one entry of
+/// `extensions.conflicts` (`SERIES_CONFLICT`), and what `bookSeries` with SKIP reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OccurrenceConflict {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// `IN_PAST`, `OVERLAP` or `POLICY_VIOLATION`.
+    pub code: &'static str,
+    pub policy: Option<PolicyRule>,
+    pub conflicting: Option<Uuid>,
 }
 
 impl Error {
@@ -167,14 +204,11 @@ impl ErrorExtensions for Error {
     }
 }
 
-fn series_conflict_message(
-    total: usize,
-    conflicts: &[crate::domain::OccurrenceConflict],
-) -> String {
+fn series_conflict_message(total: usize, conflicts: &[OccurrenceConflict]) -> String {
     let first = match conflicts.first() {
         Some(c) => format!(
             "; the first, at {}, is refused with {}{}",
-            crate::domain::fmt_instant(c.slot.start()),
+            instant::format(c.start),
             c.code,
             c.policy
                 .map(|p| format!(" ({})", p.as_str()))
@@ -191,12 +225,11 @@ fn series_conflict_message(
 }
 
 /// One entry of `extensions.conflicts`: `{start, end, code, policy?, conflictingReservationId?}`.
-fn conflict_value(c: &crate::domain::OccurrenceConflict) -> async_graphql::Value {
+fn conflict_value(c: &OccurrenceConflict) -> async_graphql::Value {
     use async_graphql::{Name, Value};
     let mut map = async_graphql::indexmap::IndexMap::new();
-    let fmt = crate::domain::fmt_instant;
-    map.insert(Name::new("start"), Value::String(fmt(c.slot.start())));
-    map.insert(Name::new("end"), Value::String(fmt(c.slot.end())));
+    map.insert(Name::new("start"), Value::String(instant::format(c.start)));
+    map.insert(Name::new("end"), Value::String(instant::format(c.end)));
     map.insert(Name::new("code"), Value::String(c.code.to_owned()));
     if let Some(policy) = c.policy {
         map.insert(

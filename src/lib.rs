@@ -12,6 +12,7 @@ pub mod events;
 pub mod graphiql;
 pub mod graphql;
 pub mod http;
+pub mod instant;
 pub mod jobs;
 pub mod metrics;
 pub mod socket;

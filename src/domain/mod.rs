@@ -8,6 +8,7 @@ mod room;
 mod series;
 mod slot;
 
+pub(crate) use crate::instant::format as fmt_instant;
 pub use check_in::{auto_release_at, check_in, check_out, CheckIn};
 pub use fields::{
     building_key, description, place, Capacity, Email, OrganizerName, RoomName, Title,
@@ -22,7 +23,6 @@ pub use series::{
     check_spacing, ConflictMode, Frequency, OccurrenceConflict, Recurrence, Series, SeriesBooking,
     SeriesEnd, SeriesRequest,
 };
-pub(crate) use slot::fmt as fmt_instant;
 pub use slot::{check_cancellable, BookingInput, BookingRequest, RescheduleRequest, Slot, Window};
 
 use chrono::{DateTime, Utc};

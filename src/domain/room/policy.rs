@@ -2,27 +2,7 @@
 
 use super::*;
 
-/// Which part of a room's policy refused a slot (`extensions.policy`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PolicyRule {
-    MinDuration,
-    MaxDuration,
-    BookingHorizon,
-    OpeningHours,
-    Buffer,
-}
-
-impl PolicyRule {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PolicyRule::MinDuration => "MIN_DURATION",
-            PolicyRule::MaxDuration => "MAX_DURATION",
-            PolicyRule::BookingHorizon => "BOOKING_HORIZON",
-            PolicyRule::OpeningHours => "OPENING_HOURS",
-            PolicyRule::Buffer => "BUFFER",
-        }
-    }
-}
+pub use crate::error::PolicyRule;
 
 /// A room's house rules (API.md, booking rule 6, and check-in).
 #[derive(Clone, Debug, PartialEq, Eq)]

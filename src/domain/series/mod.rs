@@ -7,8 +7,7 @@ use uuid::Uuid;
 
 use super::slot::fmt;
 use super::{
-    earliest_at_or_after, resolve_local, Email, OrganizerName, PolicyRule, Reservation, Slot,
-    Title, Weekday,
+    earliest_at_or_after, resolve_local, Email, OrganizerName, Reservation, Slot, Title, Weekday,
 };
 use crate::error::{Error, Result};
 
@@ -351,15 +350,7 @@ impl SeriesRequest {
     }
 }
 
-/// An occurrence a booking rule or policy refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OccurrenceConflict {
-    pub slot: Slot,
-    /// `IN_PAST`, `OVERLAP` or `POLICY_VIOLATION`.
-    pub code: &'static str,
-    pub policy: Option<PolicyRule>,
-    pub conflicting: Option<Uuid>,
-}
+pub use crate::error::OccurrenceConflict;
 
 impl OccurrenceConflict {
     /// The refusal of the occurrence `slot` by `error`, if `error` is a refusal of that slot
@@ -376,7 +367,8 @@ impl OccurrenceConflict {
             _ => return None,
         };
         Some(OccurrenceConflict {
-            slot,
+            start: slot.start(),
+            end: slot.end(),
             code: error.code(),
             policy,
             conflicting,

@@ -96,11 +96,11 @@ pub struct SkippedOccurrence(domain::OccurrenceConflict);
 #[Object]
 impl SkippedOccurrence {
     async fn start(&self) -> Timestamp {
-        Timestamp(self.0.slot.start())
+        Timestamp(self.0.start)
     }
 
     async fn end(&self) -> Timestamp {
-        Timestamp(self.0.slot.end())
+        Timestamp(self.0.end)
     }
 
     /// The error code booking it alone would get: `IN_PAST`, `OVERLAP` or `POLICY_VIOLATION`.
