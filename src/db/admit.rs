@@ -20,10 +20,57 @@ pub(super) fn lock_rooms(
 }
 
 /// Locks room `id` for the transaction and reads its rules; `NOT_FOUND` if there is none.
-pub(super) fn lock_room(conn: &mut Conn<'_>, id: Uuid) -> Result<Rules> {
-    match RoomRow::lock(conn, &[&id.to_string()])?.pop().flatten() {
-        Some(row) => rules_from_row(row),
-        None => Err(room_not_found(&id.to_string())),
+/// On SQLite the rules come from `cache` once read (the immediate transaction already holds
+/// the whole database: there is no row lock to take).
+pub(super) fn lock_room(conn: &mut Conn<'_>, cache: &RulesCache, id: Uuid) -> Result<Arc<Rules>> {
+    let sqlite = matches!(conn, Conn::Sqlite(_));
+    if sqlite {
+        if let Some(rules) = cache.get(id) {
+            return Ok(rules);
+        }
+    }
+    let rules = match RoomRow::lock(conn, &[&id.to_string()])?.pop().flatten() {
+        Some(row) => Arc::new(rules_from_row(row)?),
+        None => return Err(room_not_found(&id.to_string())),
+    };
+    if sqlite {
+        cache.put(id, Arc::clone(&rules));
+    }
+    Ok(rules)
+}
+
+/// Rooms' rules as last read, by room, kept on SQLite only, where this process is the
+/// database's one writer and every change of a room goes through `find_room_for_update`,
+/// which forgets that room's entry in the same locked transaction: a booking never sees rules
+/// older than the last committed change. (PostgreSQL reads them with the row lock every
+/// time: other replicas change rooms too.) Reading and parsing them was ~4% of a booking.
+#[derive(Default)]
+pub(super) struct RulesCache(Mutex<HashMap<Uuid, Arc<Rules>>>);
+
+impl RulesCache {
+    /// Rooms are few, but ids asked for need not exist: past this many, start over.
+    const CAPACITY: usize = 10_000;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<Rules>>> {
+        // The map holds no invariant a panic could break: recover from poisoning.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, id: Uuid) -> Option<Arc<Rules>> {
+        self.lock().get(&id).cloned()
+    }
+
+    fn put(&self, id: Uuid, rules: Arc<Rules>) {
+        let mut map = self.lock();
+        if map.len() >= Self::CAPACITY {
+            map.clear();
+        }
+        map.insert(id, rules);
+    }
+
+    /// Room `id` is about to change: its rules are read again next time.
+    pub(super) fn forget(&self, id: Uuid) {
+        self.lock().remove(&id);
     }
 }
 

@@ -134,6 +134,8 @@ struct Inner {
     next_release: std::sync::atomic::AtomicI64,
     release_wake: tokio::sync::Notify,
     transaction_seconds: TransactionTimer,
+    /// SQLite only: rooms' rules as last read (`lock_room`).
+    rules: RulesCache,
 }
 
 /// The database handle: cheap to clone.

@@ -46,6 +46,7 @@ impl Db {
                 clock: options.clock.clone(),
                 next_release: std::sync::atomic::AtomicI64::new(i64::MAX),
                 release_wake: tokio::sync::Notify::new(),
+                rules: RulesCache::default(),
                 transaction_seconds: options.transaction_seconds.clone(),
             }),
         })
@@ -97,6 +98,7 @@ impl Db {
                 clock: options.clock.clone(),
                 next_release: std::sync::atomic::AtomicI64::new(i64::MAX),
                 release_wake: tokio::sync::Notify::new(),
+                rules: RulesCache::default(),
                 transaction_seconds: options.transaction_seconds.clone(),
             }),
         };

@@ -128,8 +128,9 @@ impl Db {
                 None,
             )?)
         };
+        let inner = Arc::clone(&self.inner);
         let write = move |conn: &mut Conn<'_>, now: DateTime<Utc>| {
-            let rules = lock_room(conn, room_id)?;
+            let rules = lock_room(conn, &inner.rules, room_id)?;
             admit(conn, &rules, room_id, req.slot, None, now, Probe::AtWrite)?;
             let booker = Booker {
                 title: req.title.as_deref(),
@@ -237,10 +238,11 @@ impl Db {
     /// Checks reservation `id` in (API.md, "Check-in and release"); checked in already: it is
     /// returned unchanged, with no event.
     pub async fn check_in(&self, id: Uuid, actor: Actor) -> Result<Reservation> {
+        let inner = Arc::clone(&self.inner);
         self.write(move |conn, now| {
             let mut row = find_reservation_for_update(conn, id)?;
             may_change(&actor, &row)?;
-            let rules = lock_room(conn, row.room_id.0)?;
+            let rules = lock_room(conn, &inner.rules, row.room_id.0)?;
             let current = reservation_from_row(row.clone())?;
             match domain::check_in(&current, rules.policy.check_in_opens_minutes, now)? {
                 domain::CheckIn::Already => Ok((current, Vec::new())),

@@ -26,8 +26,9 @@ impl Db {
     where
         F: FnOnce(RoomDetails) -> RoomDetails + Send + 'static,
     {
+        let inner = Arc::clone(&self.inner);
         self.write(move |conn, _now| {
-            let current = find_room_for_update(conn, id)?;
+            let current = find_room_for_update(conn, &inner.rules, id)?;
             let room = room_from_row(current.clone())?;
             let details = change(room.details()?);
             if !room.archived && RoomRow::name_taken(conn, &details.name.key(), &id.to_string())? {
@@ -47,11 +48,12 @@ impl Db {
     /// (`ROOM_IN_USE`) unless `cancel_future`, which cancels each (an event each) in the same
     /// transaction. An archived room is returned unchanged.
     pub async fn archive_room(&self, id: Uuid, cancel_future: bool) -> Result<Room> {
+        let inner = Arc::clone(&self.inner);
         self.write(move |conn, now| {
             let at = domain::to_micros(now);
             // Reservation rows before the room, as every other write locks them.
             let pending = ReservationRow::lock_not_ended(conn, &id.to_string(), at)?;
-            let mut row = find_room_for_update(conn, id)?;
+            let mut row = find_room_for_update(conn, &inner.rules, id)?;
             if row.rules.archived {
                 return Ok((room_from_row(row)?, Vec::new()));
             }
@@ -86,8 +88,9 @@ impl Db {
 
     /// Undoes `archive_room`; `ALREADY_EXISTS` if an active room has taken the name meanwhile.
     pub async fn restore_room(&self, id: Uuid) -> Result<Room> {
+        let inner = Arc::clone(&self.inner);
         self.write(move |conn, _now| {
-            let mut row = find_room_for_update(conn, id)?;
+            let mut row = find_room_for_update(conn, &inner.rules, id)?;
             if !row.rules.archived {
                 return Ok((room_from_row(row)?, Vec::new()));
             }
@@ -262,7 +265,14 @@ impl Db {
     }
 }
 
-pub(super) fn find_room_for_update(conn: &mut Conn<'_>, id: Uuid) -> Result<RoomRow> {
+/// Room `id`, locked for the rest of the transaction, which is about to change it: its cached
+/// rules (SQLite, `RulesCache`) are forgotten.
+pub(super) fn find_room_for_update(
+    conn: &mut Conn<'_>,
+    cache: &RulesCache,
+    id: Uuid,
+) -> Result<RoomRow> {
+    cache.forget(id);
     RoomRow::find_for_update(conn, &id.to_string())?.ok_or_else(|| room_not_found(&id.to_string()))
 }
 

@@ -9,10 +9,11 @@ impl Db {
     /// occurrence) or, with `ConflictMode::Skip`, is reported and left out. One BOOKED event
     /// per occurrence, in start order.
     pub async fn book_series(&self, req: SeriesRequest) -> Result<SeriesBooking> {
+        let inner = Arc::clone(&self.inner);
         let booking = self
             .write(move |conn, now| {
                 let room_id = req.room_id;
-                let rules = lock_room(conn, room_id)?;
+                let rules = lock_room(conn, &inner.rules, room_id)?;
                 if rules.archived {
                     return Err(Error::RoomArchived(room_id));
                 }

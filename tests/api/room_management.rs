@@ -458,3 +458,24 @@ async fn start_and_end_render_in_a_time_zone_in_winter_and_summer() {
     let body = app.graphql(q, json!({"id": summer, "z": "Berlin"})).await;
     assert_refused(&body, "BAD_USER_INPUT");
 }
+
+/// Every change of a room reaches the very next booking: archiving, restoring and new rules,
+/// each right after bookings that read the old ones (SQLite keeps rooms' rules once read).
+#[tokio::test]
+async fn each_change_of_a_room_applies_to_the_next_booking() {
+    let app = spawn_app().await;
+    let id = app.create_room("Changes", 4).await;
+    let first = app.book(&id, &at(0), &at(60)).await;
+    let body = archive(&app, &id, Some(true)).await;
+    assert_eq!(body["data"]["archiveRoom"]["archived"], true, "{body}");
+    assert_refused(&app.try_book(&id, &at(120), &at(180)).await, "ROOM_ARCHIVED");
+    let body = restore(&app, &id).await;
+    assert_eq!(body["data"]["restoreRoom"]["archived"], false, "{body}");
+    let second = app.book(&id, &at(120), &at(180)).await;
+    assert_ne!(first, second);
+    let body = update(&app, json!({"id": id, "policy": {"minDurationMinutes": 90}})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let body = app.try_book(&id, &at(240), &at(300)).await;
+    assert_refused(&body, "POLICY_VIOLATION");
+    app.book(&id, &at(240), &at(330)).await;
+}
