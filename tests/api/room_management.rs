@@ -468,12 +468,19 @@ async fn each_change_of_a_room_applies_to_the_next_booking() {
     let first = app.book(&id, &at(0), &at(60)).await;
     let body = archive(&app, &id, Some(true)).await;
     assert_eq!(body["data"]["archiveRoom"]["archived"], true, "{body}");
-    assert_refused(&app.try_book(&id, &at(120), &at(180)).await, "ROOM_ARCHIVED");
+    assert_refused(
+        &app.try_book(&id, &at(120), &at(180)).await,
+        "ROOM_ARCHIVED",
+    );
     let body = restore(&app, &id).await;
     assert_eq!(body["data"]["restoreRoom"]["archived"], false, "{body}");
     let second = app.book(&id, &at(120), &at(180)).await;
     assert_ne!(first, second);
-    let body = update(&app, json!({"id": id, "policy": {"minDurationMinutes": 90}})).await;
+    let body = update(
+        &app,
+        json!({"id": id, "policy": {"minDurationMinutes": 90}}),
+    )
+    .await;
     assert!(body.get("errors").is_none(), "{body}");
     let body = app.try_book(&id, &at(240), &at(300)).await;
     assert_refused(&body, "POLICY_VIOLATION");

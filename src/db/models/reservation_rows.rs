@@ -347,22 +347,12 @@ pub const SERIES_PROBE_SQL: &str = "SELECT o.i - 1 AS i \
 /// A reservation's id, start and end (`ReservationRow::list_slots_in_room`).
 pub type SlotRow = (StoredUuid, i64, i64);
 
-/// The static listing query of `ReservationRow::list_in_room`: `list_query!`'s terms for one
+/// The static listing query of `ReservationRow::list_in_room`: `list_query!`'s window for one
 /// room's CONFIRMED reservations.
 macro_rules! room_list_query {
     ($room:expr, $from:expr, $to:expr) => {{
-        let length = longest_reservation.field(reservations::end_at)
-            - longest_reservation.field(reservations::start_at);
-        let longest = longest_reservation
-            .select(diesel::dsl::max(length))
-            .single_value();
-        let from: i64 = $from;
-        let earliest =
-            from.into_sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>() - longest;
         reservations::table
-            .filter(reservations::start_at.lt($to))
-            .filter(reservations::start_at.nullable().ge(earliest))
-            .filter(reservations::end_at.gt(from))
+            .filter(in_window!($from, $to))
             .filter(reservations::room_id.eq($room))
             .filter(reservations::status.eq(crate::db::CONFIRMED))
             .order(reservations::start_at.asc())
@@ -370,23 +360,35 @@ macro_rules! room_list_query {
 }
 pub(super) use room_list_query;
 
-/// The listing query of `ReservationRow::list`, boxed for whichever backend runs it.
-macro_rules! list_query {
-    ($f:expr) => {{
-        let f: &ListFilter<'_> = $f;
+/// The reservations overlapping `[from, to)`, as terms the index can search: one that starts
+/// before `to` and ends after `from` starts at most the longest reservation's length before
+/// `from`, so the range of `start_at` scanned is bounded by the window; that length is a
+/// scalar subquery of the same statement, read from its index.
+macro_rules! in_window {
+    ($from:expr, $to:expr) => {{
         let length = longest_reservation.field(reservations::end_at)
             - longest_reservation.field(reservations::start_at);
         let longest = longest_reservation
             .select(diesel::dsl::max(length))
             .single_value();
-        let from: i64 = f.from;
+        let (from, to): (i64, i64) = ($from, $to);
         let earliest =
             from.into_sql::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>>() - longest;
+        reservations::start_at
+            .lt(to)
+            .and(reservations::start_at.nullable().ge(earliest))
+            .and(reservations::end_at.gt(from))
+    }};
+}
+pub(super) use in_window;
+
+/// The listing query of `ReservationRow::list`, boxed for whichever backend runs it.
+macro_rules! list_query {
+    ($f:expr) => {{
+        let f: &ListFilter<'_> = $f;
         let mut q = reservations::table
             .into_boxed()
-            .filter(reservations::start_at.lt(f.to))
-            .filter(reservations::start_at.nullable().ge(earliest))
-            .filter(reservations::end_at.gt(f.from))
+            .filter(in_window!(f.from, f.to))
             // By start only: the index delivers that order (ties in insertion order, as an
             // index keeps equal keys by rowid), so SQLite does not sort.
             .order(reservations::start_at.asc());
