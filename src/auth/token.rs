@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::Identity;
 
@@ -52,19 +54,21 @@ pub struct Verifier {
     cache: Mutex<HashMap<Arc<str>, Arc<Identity>>>,
 }
 
-/// The claims roombook reads. `exp` (required), `nbf`, `iss` and `aud` are checked by
-/// `jsonwebtoken` before these are looked at.
-#[derive(Deserialize)]
+/// The claims roombook reads, each of the type it must be (`claims_of`). `exp` (required),
+/// `nbf`, `iss` and `aud` are checked by `jsonwebtoken` before these are looked at.
 struct Claims {
+    /// Absent, or a non-empty string.
     sub: Option<String>,
     iss: Option<String>,
-    /// Required: `jsonwebtoken` refuses a token without it before this is read.
-    exp: Option<f64>,
+    exp: i64,
     name: Option<String>,
     email: Option<String>,
-    #[serde(default)]
     roles: Vec<String>,
 }
+
+/// At most this many characters of a value the token chose (its `kid`, `alg`, `crit`) are
+/// quoted back to the client and the log: a token is the caller's to make as long as it likes.
+const QUOTED_CHARS: usize = 40;
 
 /// Why a token was refused; said to the client (it names no secret).
 #[derive(Debug, PartialEq, Eq)]
@@ -191,20 +195,23 @@ impl Verifier {
     }
 
     fn verify_uncached(&self, token: &str) -> Result<Identity, Refusal> {
+        let header = read_header(token)?;
         let key = match &self.keys {
             Keys::Single(key) => key,
             Keys::ById(keys) => {
-                let header = jsonwebtoken::decode_header(token).map_err(refusal)?;
-                let kid = header
-                    .kid
-                    .ok_or_else(|| Refusal("the token's header names no key (`kid`)".into()))?;
-                keys.get(&kid)
-                    .ok_or_else(|| Refusal(format!("the token's key {kid:?} is not known here")))?
+                let kid = match header.get("kid") {
+                    None => return Err(Refusal("the token's header names no key (`kid`)".into())),
+                    Some(Value::String(kid)) => kid,
+                    Some(_) => return Err(Refusal("the token's `kid` must be a string".into())),
+                };
+                keys.get(kid).ok_or_else(|| {
+                    Refusal(format!("the token's key {} is not known here", quoted(kid)))
+                })?
             }
         };
-        let data =
-            jsonwebtoken::decode::<Claims>(token, &key.key, &key.validation).map_err(refusal)?;
-        let claims = data.claims;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &key.validation)
+            .map_err(|e| refusal(e, token))?;
+        let claims = claims_of(&data.claims)?;
         let admin = claims.roles.contains(&self.admin_role);
         Ok(Identity {
             subject: claims.sub,
@@ -213,8 +220,118 @@ impl Verifier {
             email: claims.email,
             roles: claims.roles,
             admin,
-            expires_at: claims.exp.map_or(0, |e| e.floor() as i64),
+            expires_at: claims.exp,
         })
+    }
+}
+
+/// The token's JOSE header, read before any key is picked or signature checked, so that what
+/// is wrong with it is named: not a JWT, unsigned (`alg: none`), an algorithm
+/// `jsonwebtoken` does not know, or a critical extension (`crit`, RFC 7515 4.1.11: a
+/// recipient that does not implement one must refuse the token; roombook implements none).
+fn read_header(token: &str) -> Result<Map<String, Value>, Refusal> {
+    let not_jwt =
+        || Refusal("the token is not a JWT: three base64url parts separated by dots".into());
+    let mut parts = token.split('.');
+    let (Some(header), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(not_jwt());
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(header).map_err(|_| not_jwt())?;
+    let header: Map<String, Value> = serde_json::from_slice(&bytes)
+        .map_err(|_| Refusal("the token's header is not a JSON object".into()))?;
+    let alg = match header.get("alg") {
+        Some(Value::String(alg)) if alg.eq_ignore_ascii_case("none") => {
+            return Err(Refusal(
+                "the token is unsigned (`alg: none`); only signed tokens are accepted".into(),
+            ))
+        }
+        Some(Value::String(alg)) => alg,
+        _ => {
+            return Err(Refusal(
+                "the token's header names no algorithm (`alg`)".into(),
+            ))
+        }
+    };
+    if let Some(crit) = header.get("crit") {
+        return Err(Refusal(format!(
+            "the token's header marks {} as critical (`crit`), and this server implements no \
+             JWS extension (RFC 7515, 4.1.11)",
+            quoted(&crit.to_string())
+        )));
+    }
+    if alg.parse::<Algorithm>().is_err() {
+        return Err(Refusal(format!(
+            "the token's algorithm {} is not one this server knows",
+            quoted(alg)
+        )));
+    }
+    if jsonwebtoken::decode_header(token).is_err() {
+        return Err(Refusal(
+            "the token's header has a registered parameter of the wrong type (RFC 7515, 4.1)"
+                .into(),
+        ));
+    }
+    Ok(header)
+}
+
+/// The claims roombook reads from a verified token's payload, or which one is not of its type.
+fn claims_of(map: &Map<String, Value>) -> Result<Claims, Refusal> {
+    let text = |name: &str| match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(Refusal(format!(
+            "the token's `{name}` claim must be a string"
+        ))),
+    };
+    let sub = text("sub")?;
+    if sub.as_deref().is_some_and(str::is_empty) {
+        return Err(Refusal(
+            "the token's `sub` claim is empty: it must name the subject (or be left out)".into(),
+        ));
+    }
+    let roles = match map.get("roles") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|r| r.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Refusal("the token's `roles` claim must be a list of strings".into()))?,
+        Some(_) => {
+            return Err(Refusal(
+                "the token's `roles` claim must be a list of strings".into(),
+            ))
+        }
+    };
+    // `jsonwebtoken` accepted it as a whole number of seconds (u64).
+    let exp = map
+        .get("exp")
+        .and_then(Value::as_u64)
+        .and_then(|e| i64::try_from(e).ok())
+        .ok_or_else(|| Refusal(time_claim_malformed("exp")))?;
+    Ok(Claims {
+        sub,
+        iss: text("iss")?,
+        exp,
+        name: text("name")?,
+        email: text("email")?,
+        roles,
+    })
+}
+
+fn time_claim_malformed(claim: &str) -> String {
+    format!("the token's `{claim}` claim must be a whole number of seconds since 1970")
+}
+
+/// `value` quoted, cut to [`QUOTED_CHARS`] characters (saying how long it was).
+fn quoted(value: &str) -> String {
+    let mut chars = value.chars();
+    let head: String = chars.by_ref().take(QUOTED_CHARS).collect();
+    if chars.next().is_none() {
+        format!("{head:?}")
+    } else {
+        format!("{head:?}... ({} bytes)", value.len())
     }
 }
 
@@ -301,8 +418,10 @@ pub fn read_key_file(path: &Path, flag: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{flag} {}: {e}", path.display()))
 }
 
-/// What the client is told about a token `jsonwebtoken` refused.
-fn refusal(e: jsonwebtoken::errors::Error) -> Refusal {
+/// What the client is told about a token `jsonwebtoken` refused. Its header was read already
+/// (`read_header`); a claim it calls missing may be present but of the wrong type, which is
+/// then said (the signature verified by that point).
+fn refusal(e: jsonwebtoken::errors::Error, token: &str) -> Refusal {
     use jsonwebtoken::errors::ErrorKind as K;
     let why = match e.kind() {
         K::ExpiredSignature => "the token has expired".to_owned(),
@@ -311,13 +430,21 @@ fn refusal(e: jsonwebtoken::errors::Error) -> Refusal {
             "the token's issuer (`iss`) is not the one this server trusts".to_owned()
         }
         K::InvalidAudience => "the token is not meant for this server (`aud`)".to_owned(),
-        K::MissingRequiredClaim(c) => format!("the token has no `{c}` claim"),
+        K::MissingRequiredClaim(c) => {
+            let present = jsonwebtoken::dangerous::insecure_decode::<Map<String, Value>>(token)
+                .is_ok_and(|data| data.claims.get(c).is_some_and(|v| !v.is_null()));
+            match c.as_str() {
+                "exp" | "nbf" if present => time_claim_malformed(c),
+                _ if present => format!("the token's `{c}` claim is malformed"),
+                _ => format!("the token has no `{c}` claim"),
+            }
+        }
+        K::InvalidClaimFormat(c) if c == "exp" || c == "nbf" => time_claim_malformed(c),
+        K::InvalidClaimFormat(c) => format!("the token's `{c}` claim is malformed"),
         K::InvalidAlgorithm => "the token's algorithm is not the one its key allows".to_owned(),
         K::InvalidSignature => "the token's signature does not verify".to_owned(),
-        K::InvalidClaimFormat(c) => format!("the token's `{c}` claim is malformed"),
-        K::Json(_) => {
-            "the token's claims are malformed (`roles` must be a list of strings)".to_owned()
-        }
+        K::Json(_) => "the token's payload is not a JSON object of claims".to_owned(),
+        K::Base64(_) | K::Utf8(_) => "the token's payload or signature is not base64url".to_owned(),
         _ => "the token is not a well-formed JWT".to_owned(),
     };
     Refusal(why)
@@ -425,5 +552,126 @@ mod tests {
         let wrong = hs256(serde_json::json!({"sub": "a", "exp": exp}), &[b'x'; 40]);
         assert!(verifier.verify(&wrong, now).is_err());
         assert!(verifier.cached(&wrong, now).is_none());
+    }
+
+    /// A token made by hand: `header` and `claims` as given, signed with `secret` (HS256).
+    fn forged(header: serde_json::Value, claims: &str, secret: &[u8]) -> String {
+        use hmac_sign::sign;
+        let h = URL_SAFE_NO_PAD.encode(header.to_string());
+        let c = URL_SAFE_NO_PAD.encode(claims);
+        let sig = sign(format!("{h}.{c}").as_bytes(), secret);
+        format!("{h}.{c}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    /// HS256 through jsonwebtoken's own signer, for payloads it would not encode itself.
+    mod hmac_sign {
+        pub fn sign(message: &[u8], secret: &[u8]) -> Vec<u8> {
+            let key = jsonwebtoken::EncodingKey::from_secret(secret);
+            let sig =
+                jsonwebtoken::crypto::sign(message, &key, jsonwebtoken::Algorithm::HS256).unwrap();
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(sig)
+                .unwrap()
+        }
+    }
+
+    #[test]
+    fn each_refusal_names_its_own_cause() {
+        let secret = [b's'; 40];
+        let verifier = Verifier::new(&KeyConfig {
+            secret: Some(secret.to_vec()),
+            ..config()
+        })
+        .unwrap();
+        let exp = jsonwebtoken::get_current_timestamp() + 600;
+        let ok = |extra: &str| {
+            format!(
+                r#"{{"iss":"https://id.example","aud":"roombook","exp":{exp},"sub":"a"{extra}}}"#
+            )
+        };
+        let hs = serde_json::json!({"alg": "HS256", "typ": "JWT"});
+        let cases: Vec<(String, &str)> = vec![
+            (forged(hs.clone(), &ok(""), &secret), ""),
+            (
+                forged(serde_json::json!({"alg": "none"}), &ok(""), &secret),
+                "unsigned (`alg: none`)",
+            ),
+            (
+                forged(hs.clone(), "not json", &secret),
+                "payload is not a JSON object",
+            ),
+            (
+                forged(
+                    hs.clone(),
+                    &ok(r#","sub":7"#).replace(r#","sub":"a""#, ""),
+                    &secret,
+                ),
+                "`sub` claim must be a string",
+            ),
+            (
+                forged(
+                    hs.clone(),
+                    &ok("").replace(r#""sub":"a""#, r#""sub":"""#),
+                    &secret,
+                ),
+                "`sub` claim is empty",
+            ),
+            (
+                forged(
+                    hs.clone(),
+                    &ok("").replace(&exp.to_string(), "1e30"),
+                    &secret,
+                ),
+                "`exp` claim must be a whole number of seconds",
+            ),
+            (
+                forged(
+                    hs.clone(),
+                    &ok("").replace(&format!(r#","exp":{exp}"#), ""),
+                    &secret,
+                ),
+                "has no `exp` claim",
+            ),
+            (
+                forged(hs.clone(), &ok(r#","roles":"admin""#), &secret),
+                "`roles` claim must be a list of strings",
+            ),
+            (
+                forged(
+                    serde_json::json!({"alg": "HS256", "crit": ["exp-ext"], "exp-ext": 1}),
+                    &ok(""),
+                    &secret,
+                ),
+                "critical (`crit`)",
+            ),
+            (
+                forged(serde_json::json!({"alg": "HS999"}), &ok(""), &secret),
+                "algorithm \"HS999\" is not one this server knows",
+            ),
+            (
+                forged(hs.clone(), &ok(""), &[b'x'; 40]),
+                "signature does not verify",
+            ),
+            ("a.b".into(), "not a JWT"),
+        ];
+        for (token, want) in cases {
+            let got = verifier.verify_uncached(&token);
+            match (want, got) {
+                ("", Ok(id)) => assert_eq!(id.subject.as_deref(), Some("a")),
+                ("", Err(e)) => panic!("a good token was refused: {e:?}"),
+                (want, Ok(_)) => panic!("{want}: accepted"),
+                (want, Err(Refusal(why))) => assert!(why.contains(want), "{want}: {why}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_the_token_chose_is_quoted_back_cut_short() {
+        assert_eq!(quoted("k1"), "\"k1\"");
+        let long = "k".repeat(100_000);
+        let q = quoted(&long);
+        assert!(q.len() < 80, "{q}");
+        assert!(q.ends_with("... (100000 bytes)"), "{q}");
     }
 }
