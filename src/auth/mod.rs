@@ -331,7 +331,7 @@ impl Auth {
 }
 
 /// The token of a `Bearer <token>` value (the scheme is case-insensitive, RFC 7235).
-fn bearer_token(value: &str) -> Option<&str> {
+pub fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)

@@ -86,12 +86,23 @@ pub(super) async fn graphql_post(
                 BatchRequest::Single(request) => record_operation(request),
                 BatchRequest::Batch(_) => None,
             };
-            let mut resp = batch_response(state.schema.execute_batch(batch).await, ty);
+            let answer = state.schema.execute_batch(batch).await;
+            let name = name.filter(|_| validated(&answer));
             let label = OperationLabel(state.metrics.operation_label(name.as_deref()));
+            let mut resp = batch_response(answer, ty);
             resp.extensions_mut().insert(label);
             resp
         }
         Err(message) => request_error(StatusCode::BAD_REQUEST, ty, message),
+    }
+}
+
+/// The (single) operation parsed and validated, so its name may have a metrics label of its
+/// own: names from documents that never ran cannot use up the label slots.
+fn validated(answer: &BatchResponse) -> bool {
+    match answer {
+        BatchResponse::Single(resp) => !is_request_error(resp),
+        BatchResponse::Batch(_) => false,
     }
 }
 
@@ -224,10 +235,8 @@ pub(super) async fn graphql_get(
     RawQuery(query): RawQuery,
 ) -> Response {
     if let Ok(upgrade) = upgrade {
-        let authorization = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        // Refused at `connection_init` if it is bad: the socket must not become anonymous.
+        let authorization = authorization(&headers).map(|v| v.map(str::to_owned));
         return ws::upgrade(
             upgrade,
             state.schema.clone(),
@@ -261,13 +270,16 @@ pub(super) async fn graphql_get(
         return graphql_response(refusal(error), ty);
     }
     let name = record_operation(&mut request);
-    let label = OperationLabel(state.metrics.operation_label(name.as_deref()));
     if is_mutation(&mut request) {
         let mut resp = method_not_allowed(ty, "mutations must be sent with POST", "POST");
+        let label = OperationLabel(state.metrics.operation_label(None));
         resp.extensions_mut().insert(label);
         return resp;
     }
-    let mut resp = graphql_response(state.schema.execute(request.data(principal)).await, ty);
+    let answer = state.schema.execute(request.data(principal)).await;
+    let name = name.filter(|_| !is_request_error(&answer));
+    let label = OperationLabel(state.metrics.operation_label(name.as_deref()));
+    let mut resp = graphql_response(answer, ty);
     resp.extensions_mut().insert(label);
     resp
 }

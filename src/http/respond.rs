@@ -115,14 +115,24 @@ pub(super) fn caller(state: &AppState, headers: &HeaderMap) -> Result<Principal,
     if !state.auth.is_secured() {
         return Ok(Principal::Open);
     }
-    let value = match headers.get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| "the Authorization header is not valid text".to_owned())?,
-        ),
-    };
+    let value = authorization(headers)?;
     state.auth.authenticate(value).map_err(|refusal| refusal.0)
+}
+
+/// The request's one `Authorization` value, if any. Two of them are refused rather than one
+/// picked (which one a proxy or a client library keeps differs), as is one that is not text.
+pub(super) fn authorization(headers: &HeaderMap) -> Result<Option<&str>, String> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err("the request has more than one Authorization header; send one".into());
+    }
+    value
+        .to_str()
+        .map(Some)
+        .map_err(|_| "the Authorization header is not valid text".into())
 }
 
 pub(super) fn unauthorized(ty: MediaType, reason: &str) -> Response {

@@ -106,8 +106,9 @@ pub(super) struct Connection {
     generation: u64,
     out_tx: mpsc::Sender<Outgoing>,
     out_rx: mpsc::Receiver<Outgoing>,
-    /// The upgrade request's `Authorization`, until `connection_init` decides who this is.
-    authorization: Option<String>,
+    /// The upgrade request's `Authorization` (or why it cannot be used), until
+    /// `connection_init` decides who this is.
+    authorization: Result<Option<String>, String>,
     /// Who the operations of this connection run as (decided at `connection_init`).
     principal: Principal,
     /// When the connection's token expires (plus leeway): set at `connection_init`, taken
@@ -121,7 +122,7 @@ impl Connection {
         protocol: Protocol,
         schema: AppSchema,
         state: WsState,
-        authorization: Option<String>,
+        authorization: Result<Option<String>, String>,
     ) -> Self {
         // futures' channel rather than tokio's: tokio's allocates a block of 32 slots up front
         // (~1.5 KB a connection, idle or not); this one allocates per message in flight.
@@ -314,6 +315,14 @@ impl Connection {
     async fn on_legacy_message(&mut self, msg: LegacyMessage) -> Flow {
         match msg {
             LegacyMessage::ConnectionInit { payload } => {
+                // One identity per connection, as graphql-transport-ws has it: a second init
+                // would switch callers mid-connection and re-arm the expiry timer.
+                if self.init_received {
+                    let reason = "Too many initialisation requests";
+                    let msg = json!({"type": "connection_error", "payload": {"message": reason}});
+                    let _ = self.socket.send(text(msg)).await;
+                    return Flow::Close(4429, reason.into());
+                }
                 self.init_received = true;
                 if let Err(reason) = self.authenticate(payload.as_ref()) {
                     let msg = json!({"type": "connection_error", "payload": {"message": reason}});
@@ -348,18 +357,31 @@ impl Connection {
 
     /// Decides who this connection is: the token in the `connection_init` payload
     /// (`{"Authorization": "Bearer ..."}` or `{"headers": {"Authorization": ...}}`), else the
-    /// upgrade request's. A token that does not verify is refused (never taken for
-    /// anonymous); a valid one closes the connection when it expires.
+    /// upgrade request's. A credential that is bad in any way (a token that does not verify, a
+    /// value that is not a string, two of them, an upgrade header that is not text) is refused,
+    /// never taken for anonymous; a valid token closes the connection when it expires.
     fn authenticate(&mut self, payload: Option<&Value>) -> Result<(), String> {
-        let from_init = payload.and_then(authorization_in);
-        let value = from_init.or(self.authorization.as_deref());
-        let principal = self.state.auth.authenticate(value).map_err(|r| {
-            tracing::info!(reason = %r.0, "WebSocket token refused");
-            r.0
+        let upgrade = std::mem::replace(&mut self.authorization, Ok(None));
+        let auth = &self.state.auth;
+        let principal = if auth.is_secured() {
+            let from_init = match payload {
+                Some(p) => authorization_in(p)?,
+                None => None,
+            };
+            let value = match from_init {
+                Some(v) => Some(v),
+                None => upgrade.as_ref().map_err(Clone::clone)?.as_deref(),
+            };
+            auth.authenticate(value).map_err(|r| r.0)
+        } else {
+            Ok(Principal::Open)
+        }
+        .map_err(|reason| {
+            tracing::info!(%reason, "WebSocket token refused");
+            reason
         })?;
-        self.authorization = None;
         if let Principal::Token(id) = &principal {
-            self.expires = Some(Instant::now() + self.state.auth.token_valid_for(id));
+            self.expires = Some(Instant::now() + auth.token_valid_for(id));
         }
         self.principal = principal;
         Ok(())
@@ -417,13 +439,27 @@ impl Connection {
 }
 
 /// The `Authorization` value in a `connection_init` payload, at its top level or under
-/// `headers` (names ignore case, as HTTP's do).
-pub(super) fn authorization_in(payload: &Value) -> Option<&str> {
-    fn find(map: &serde_json::Map<String, Value>) -> Option<&str> {
+/// `headers` (names ignore case, as HTTP's do). One that is not a string, or more than one,
+/// is refused.
+pub(super) fn authorization_in(payload: &Value) -> Result<Option<&str>, String> {
+    fn all(map: &serde_json::Map<String, Value>) -> impl Iterator<Item = &Value> {
         map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-            .and_then(|(_, v)| v.as_str())
+            .filter(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v)
     }
-    let map = payload.as_object()?;
-    find(map).or_else(|| map.get("headers")?.as_object().and_then(find))
+    let Some(map) = payload.as_object() else {
+        return Ok(None);
+    };
+    let headers = map.get("headers").and_then(Value::as_object);
+    let mut found = all(map).chain(headers.into_iter().flat_map(all));
+    let Some(value) = found.next() else {
+        return Ok(None);
+    };
+    if found.next().is_some() {
+        return Err("connection_init carries more than one Authorization; send one".into());
+    }
+    value
+        .as_str()
+        .map(Some)
+        .ok_or_else(|| "the Authorization in connection_init must be a string".into())
 }

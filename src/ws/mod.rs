@@ -123,13 +123,13 @@ impl Protocol {
 }
 
 /// Upgrades to a WebSocket speaking whichever of the two protocols the client offers.
-/// `authorization` is the upgrade request's `Authorization` header, used unless
-/// `connection_init` carries one.
+/// `authorization` is the upgrade request's `Authorization` header (or why it is unusable),
+/// used unless `connection_init` carries one.
 pub fn upgrade(
     ws: WebSocketUpgrade,
     schema: AppSchema,
     state: WsState,
-    authorization: Option<String>,
+    authorization: Result<Option<String>, String>,
 ) -> HttpResponse {
     let ws = ws
         .protocols([TRANSPORT_WS, LEGACY_WS])

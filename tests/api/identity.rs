@@ -165,6 +165,30 @@ async fn hs256_tokens_verify_and_bad_ones_are_refused_as_a_whole() {
             .unwrap();
         assert_token_refused(resp, value).await;
     }
+    // Two Authorization headers (a member's, then an admin's): refused, neither one picked;
+    // as is one that is not text.
+    let two = app
+        .client
+        .post(app.url("/graphql"))
+        .header("Authorization", format!("Bearer {ok}"))
+        .header("Authorization", format!("Bearer {}", hs256(&admin("root"))))
+        .json(&json!({"query": "{ rooms { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_token_refused(two, "two Authorization headers").await;
+    let not_text = app
+        .client
+        .post(app.url("/graphql"))
+        .header(
+            "Authorization",
+            reqwest::header::HeaderValue::from_bytes(b"Bearer \xff").unwrap(),
+        )
+        .json(&json!({"query": "{ rooms { id } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_token_refused(not_text, "an Authorization that is not text").await;
     // GET carries tokens the same way.
     let resp = app
         .client
@@ -252,6 +276,15 @@ async fn a_jwks_picks_the_key_by_kid_and_refuses_unknown_kids() {
     ] {
         assert_token_refused(app.post_as(Some(&token), ME, json!({})).await, what).await;
     }
+    // A 100 KB `kid` is quoted back cut short (the same reason goes to the log).
+    let long = "k".repeat(100_000);
+    let resp = app
+        .post_as(Some(&rs256(&member("r"), Some(&long))), ME, json!({}))
+        .await;
+    assert_eq!(resp.status(), 401);
+    let body = resp.text().await.unwrap();
+    assert!(body.len() < 1_000, "{} bytes: {}", body.len(), &body[..200]);
+    assert!(body.contains("100000 bytes"), "{body}");
 }
 
 // ---- roles
@@ -748,6 +781,92 @@ async fn a_bad_token_closes_the_socket_with_4403_and_never_becomes_anonymous() {
         "{msg}"
     );
     assert_eq!(ws.closed().await.code, 4403);
+}
+
+#[tokio::test]
+async fn a_bad_websocket_credential_of_any_kind_is_refused_never_anonymous() {
+    let app = spawn_hs256().await;
+    let member_bearer = format!("Bearer {}", hs256(&member("ada")));
+    let admin_bearer = format!("Bearer {}", hs256(&admin("root")));
+    let upgrades: Vec<(&str, Vec<&[u8]>)> = vec![
+        (
+            "an upgrade Authorization that is not text",
+            vec![b"Bearer \xff\xfe"],
+        ),
+        (
+            "two upgrade Authorization headers",
+            vec![member_bearer.as_bytes(), admin_bearer.as_bytes()],
+        ),
+    ];
+    for (what, values) in &upgrades {
+        for protocol in [TRANSPORT, LEGACY] {
+            let mut ws = WsClient::connect_with_authorizations(app.addr, protocol, values).await;
+            ws.send(json!({"type": "connection_init"})).await;
+            if protocol == LEGACY {
+                let msg = ws.recv().await;
+                assert_eq!(msg["type"], "connection_error", "{what}: {msg}");
+            }
+            assert_eq!(ws.closed().await.code, 4403, "{what} ({protocol})");
+        }
+    }
+    let payloads = [
+        ("a number", json!({"Authorization": 42})),
+        (
+            "an object",
+            json!({"headers": {"Authorization": {"Bearer": "x"}}}),
+        ),
+        (
+            "two of them",
+            json!({"Authorization": member_bearer, "headers": {"authorization": admin_bearer}}),
+        ),
+    ];
+    for (what, payload) in payloads {
+        for protocol in [TRANSPORT, LEGACY] {
+            let mut ws = WsClient::connect(&app, Some(protocol)).await;
+            ws.send(json!({"type": "connection_init", "payload": payload}))
+                .await;
+            if protocol == LEGACY {
+                let msg = ws.recv().await;
+                assert_eq!(msg["type"], "connection_error", "{what}: {msg}");
+            }
+            assert_eq!(ws.closed().await.code, 4403, "{what} ({protocol})");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_legacy_socket_takes_one_connection_init_and_no_second_identity() {
+    let app = spawn_hs256().await;
+    let room = room_of(&app, "Once").await;
+    let short = hs256(&with(member("ada"), "exp", json!(now() + 3600)));
+    let mut ws = WsClient::connect(&app, Some(LEGACY)).await;
+    ws.send(
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {short}")}}),
+    )
+    .await;
+    assert_eq!(ws.recv().await["type"], "connection_ack");
+    // A second init, as an admin: refused, and the connection ends (no switch of caller, no
+    // re-armed expiry).
+    let admin = format!("Bearer {}", hs256(&admin("root")));
+    ws.send(json!({"type": "connection_init", "payload": {"Authorization": admin}}))
+        .await;
+    let msg = loop {
+        let msg = ws.recv().await;
+        if msg["type"] != "ka" {
+            break msg;
+        }
+    };
+    assert_eq!(msg["type"], "connection_error", "{msg}");
+    assert_eq!(ws.closed().await.code, 4429);
+    // The first identity is still what a fresh socket gets; nothing was booked on the way.
+    let body = app
+        .graphql_as(
+            Some(&short),
+            "query($r: ID!) { room(id: $r) { reservations { id } } }",
+            json!({"r": room}),
+        )
+        .await;
+    assert_eq!(body["data"]["room"]["reservations"], json!([]), "{body}");
 }
 
 #[tokio::test]

@@ -61,21 +61,45 @@ impl WsClient {
         protocol: &str,
         authorization: &str,
     ) -> WsClient {
-        let mut req = format!("ws://{addr}/graphql")
-            .into_client_request()
-            .unwrap();
-        let headers = req.headers_mut();
-        headers.insert(
-            "Sec-WebSocket-Protocol",
-            HeaderValue::from_str(protocol).unwrap(),
-        );
-        headers.insert(
-            "Authorization",
-            HeaderValue::from_str(authorization).unwrap(),
-        );
-        let (ws, _) = tokio_tungstenite::connect_async(req)
-            .await
-            .expect("WebSocket connects");
+        WsClient::connect_with_authorizations(addr, protocol, &[authorization.as_bytes()]).await
+    }
+
+    /// Connects with `protocol`, sending each of `values` as an `Authorization` header of the
+    /// upgrade request: any bytes, several headers. The handshake is written by hand, since
+    /// tungstenite's client sends only text header values.
+    pub async fn connect_with_authorizations(
+        addr: std::net::SocketAddr,
+        protocol: &str,
+        values: &[&[u8]],
+    ) -> WsClient {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let mut req = format!(
+            "GET /graphql HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: {protocol}\r\n"
+        )
+        .into_bytes();
+        for value in values {
+            req.extend_from_slice(b"Authorization: ");
+            req.extend_from_slice(value);
+            req.extend_from_slice(b"\r\n");
+        }
+        req.extend_from_slice(b"\r\n");
+        stream.write_all(&req).await.unwrap();
+        // The 101 answer, up to its blank line, byte by byte (a frame may follow it).
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            head.push(stream.read_u8().await.expect("an upgrade answer"));
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        let ws = WebSocketStream::from_raw_socket(
+            MaybeTlsStream::Plain(stream),
+            tokio_tungstenite::tungstenite::protocol::Role::Client,
+            None,
+        )
+        .await;
         WsClient { ws }
     }
 
