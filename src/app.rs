@@ -112,6 +112,7 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
         db: db.clone(),
         auth,
         metrics,
+        metrics_token: config.metrics_token.as_ref().map(|t| t.0.clone()),
     }));
     let connections = ConnectionLimits {
         header_read_timeout: Duration::from_millis(config.limits.header_read_timeout_ms),

@@ -61,6 +61,10 @@ pub struct ServeConfig {
     /// Milliseconds between the server's keep-alive pings on WebSocket connections.
     #[arg(long, env = "ROOMBOOK_WS_KEEPALIVE_MS", default_value_t = 15_000)]
     pub ws_keepalive_ms: u64,
+    /// A bearer secret `GET /metrics` requires (`Authorization: Bearer <secret>`, as
+    /// Prometheus' `authorization` scrape setting sends it); without one, /metrics is open.
+    #[arg(long, env = "ROOMBOOK_METRICS_TOKEN", hide_env_values = true, value_parser = parse_metrics_token)]
+    pub metrics_token: Option<Secret>,
     #[command(flatten)]
     pub limits: Limits,
     #[command(flatten)]
@@ -253,11 +257,19 @@ impl Default for ServeConfig {
             default_time_zone: chrono_tz::Tz::UTC,
             ws_init_timeout_ms: 3_000,
             ws_keepalive_ms: 15_000,
+            metrics_token: None,
             limits: Limits::default(),
             auth: AuthArgs::default(),
             clock: crate::clock::Clock::default(),
         }
     }
+}
+
+fn parse_metrics_token(value: &str) -> Result<Secret, String> {
+    if value.trim().is_empty() {
+        return Err("the secret scrapers must send is empty".into());
+    }
+    Ok(Secret(value.to_owned()))
 }
 
 fn parse_zone(name: &str) -> Result<chrono_tz::Tz, String> {

@@ -68,6 +68,8 @@ pub struct Shared {
     pub auth: Auth,
     /// What `/metrics` reports.
     pub metrics: Metrics,
+    /// The bearer secret `/metrics` requires, if any (`--metrics-token`).
+    pub metrics_token: Option<String>,
 }
 
 /// The routes of roombook over `state`. The request log and the body limit wrap the whole
@@ -176,7 +178,22 @@ fn timed_out(timeout: Duration) -> Response {
 struct OperationLabel(std::sync::Arc<str>);
 
 /// `GET /metrics`: the Prometheus text exposition.
-async fn metrics_text(State(state): State<AppState>) -> Response {
+async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(secret) = &state.metrics_token {
+        if !scraper_is_trusted(secret, &headers) {
+            tracing::info!("a /metrics request without the metrics token was refused");
+            let mut resp = (
+                StatusCode::UNAUTHORIZED,
+                "/metrics needs the metrics token\n",
+            )
+                .into_response();
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="metrics""#),
+            );
+            return resp;
+        }
+    }
     let text = state.metrics.render(Live {
         websocket_connections: state.ws.connections.len(),
         subscriptions: state.db.events().subscriber_count(),
@@ -208,4 +225,17 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::
             )
         }
     }
+}
+
+/// The request carries exactly one `Authorization: Bearer <secret>`, compared in constant
+/// time (how long the comparison takes says nothing of how much of a guess was right).
+fn scraper_is_trusted(secret: &str, headers: &HeaderMap) -> bool {
+    let Ok(Some(value)) = authorization(headers) else {
+        return false;
+    };
+    let Some(token) = crate::auth::bearer_token(value) else {
+        return false;
+    };
+    let (a, b) = (token.as_bytes(), secret.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

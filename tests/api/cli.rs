@@ -13,6 +13,8 @@ fn help_explains_every_flag_and_its_environment_variable() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     // Each option's entry runs from its `--flag` line to the next option.
     let mut flags = 0;
     for entry in help.split("\n      --").skip(1) {
@@ -22,6 +24,10 @@ fn help_explains_every_flag_and_its_environment_variable() {
         }
         flags += 1;
         let entry = entry.split("\n  -").next().unwrap_or(entry);
+        assert!(
+            readme.contains(&format!("`--{flag}")),
+            "--{flag} is documented in README.md's flag table"
+        );
         assert!(
             entry.contains("[env: ROOMBOOK_") || entry.contains("[env: DATABASE_URL"),
             "--{flag} names its env variable:\n{entry}"
@@ -35,7 +41,11 @@ fn help_explains_every_flag_and_its_environment_variable() {
 
 #[test]
 fn a_bad_flag_is_one_line_and_a_non_zero_exit() {
-    for args in [&["--bogus"][..], &["--addr", "not-an-address"]] {
+    for args in [
+        &["--bogus"][..],
+        &["--addr", "not-an-address"],
+        &["--metrics-token", " "],
+    ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8(out.stderr).unwrap();

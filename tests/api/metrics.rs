@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{at, spawn_app, TestApp};
+use crate::helpers::{at, spawn_app, spawn_app_with, TestApp};
 use crate::ws_client::{WsClient, EVENTS};
 
 async fn scrape(app: &TestApp) -> String {
@@ -111,4 +111,108 @@ async fn random_operation_names_cannot_grow_the_label_set() {
         Some(31.0),
         "{text}"
     );
+}
+
+/// The operation labels of `roombook_http_requests_total` in a scrape.
+fn operation_labels(text: &str) -> std::collections::HashSet<String> {
+    text.lines()
+        .filter(|l| l.starts_with("roombook_http_requests_total{"))
+        .filter_map(|l| {
+            Some(
+                l.split("operation=\"")
+                    .nth(1)?
+                    .split('"')
+                    .next()?
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn only_operations_that_ran_name_a_label() {
+    let app = spawn_app().await;
+    // 120 named documents that do not validate (unknown fields, bad arguments): none of
+    // them takes a label slot.
+    for i in 0..120 {
+        let query = if i % 2 == 0 {
+            format!("query Junk{i} {{ nope }}")
+        } else {
+            format!("query Junk{i} {{ room(id: true) {{ id }} }}")
+        };
+        let body = app.graphql(&query, json!({})).await;
+        assert!(body["errors"].is_array(), "{body}");
+    }
+    // A mutation sent with GET does not run either.
+    let resp = app
+        .client
+        .get(app.url("/graphql?query=mutation%20Sneaky%20%7B%20archiveRoom(id%3A%221%22)%20%7B%20id%20%7D%20%7D"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    app.graphql("query Good { rooms { id } }", json!({})).await;
+    let text = scrape(&app).await;
+    let labels = operation_labels(&text);
+    assert!(labels.contains("Good"), "{labels:?}");
+    assert!(
+        !labels
+            .iter()
+            .any(|l| l.starts_with("Junk") || l == "Sneaky"),
+        "{labels:?}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"roombook_http_requests_total{operation="_other",status="200"}"#
+        ),
+        Some(120.0),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_metrics_token_keeps_the_scrape_to_those_who_have_it() {
+    const TOKEN: &str = "scraper-secret-0123456789";
+    let app = spawn_app_with(|c| roombook::config::ServeConfig {
+        metrics_token: Some(roombook::config::Secret(TOKEN.into())),
+        ..c
+    })
+    .await;
+    let get = |auth: Vec<String>| {
+        let mut req = app.client.get(app.url("/metrics"));
+        for a in auth {
+            req = req.header("Authorization", a);
+        }
+        req.send()
+    };
+    for (what, auth) in [
+        ("none", vec![]),
+        (
+            "a wrong secret",
+            vec!["Bearer scraper-secret-0123456780".to_owned()],
+        ),
+        ("a prefix of it", vec!["Bearer scraper-secret".to_owned()]),
+        ("another scheme", vec![format!("Basic {TOKEN}")]),
+        (
+            "the secret twice",
+            vec![format!("Bearer {TOKEN}"), format!("Bearer {TOKEN}")],
+        ),
+    ] {
+        let resp = get(auth).await.unwrap();
+        assert_eq!(resp.status(), 401, "{what}");
+        assert!(resp.headers().contains_key("www-authenticate"), "{what}");
+        let text = resp.text().await.unwrap();
+        assert!(!text.contains("roombook_"), "{what}: {text}");
+    }
+    let resp = get(vec![format!("Bearer {TOKEN}")]).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("roombook_http_requests_total"));
+    // The rest of the server is not behind it.
+    let body = app.graphql("{ rooms { id } }", json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
 }
