@@ -127,8 +127,38 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
     })
 }
 
+/// The header naming a request: the caller's (a proxy's) when it is a plain token of at most
+/// 64 characters, else one the server makes; returned on the response, and on every log line
+/// the request causes (the request span's `request_id`).
+pub const REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
+
+/// Gives `req` a usable `x-request-id`: its own if it sent one plain token (letters, digits,
+/// `-`, `_`, `.`, at most 64), else a new one: this process's random prefix and a count, unique
+/// across replicas and restarts without a random draw per request.
+fn with_request_id(mut req: Request<Incoming>) -> Request<Body> {
+    fn plain(v: &axum::http::HeaderValue) -> bool {
+        let b = v.as_bytes();
+        !b.is_empty()
+            && b.len() <= 64
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
+    }
+    let mut given = req.headers().get_all(REQUEST_ID).iter();
+    let usable = matches!((given.next(), given.next()), (Some(v), None) if plain(v));
+    if !usable {
+        static PREFIX: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
+        static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{}-{n:x}", *PREFIX)) {
+            req.headers_mut().insert(REQUEST_ID, v);
+        }
+    }
+    req.map(Body::new)
+}
+
 /// One line per request at INFO: method, path, GraphQL operation (recorded by the handler),
-/// status and latency.
+/// request id, status and latency.
 type RequestLog = TraceLayer<
     tower_http::classify::SharedClassifier<tower_http::classify::ServerErrorsAsFailures>,
     fn(&Request<Body>) -> Span,
@@ -138,11 +168,17 @@ type RequestLog = TraceLayer<
 
 fn request_log() -> RequestLog {
     fn span(req: &Request<Body>) -> Span {
+        let id = req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
         tracing::info_span!(
             "request",
             method = %req.method(),
             path = %req.uri().path(),
             operation = tracing::field::Empty,
+            request_id = id,
         )
     }
     fn served(res: &Response<Body>, latency: Duration, _span: &Span) {
@@ -174,7 +210,10 @@ fn connection_service(
 > {
     TowerToHyperService::new(
         tower::ServiceBuilder::new()
-            .map_request(|req: Request<Incoming>| req.map(Body::new))
+            .map_request(with_request_id as fn(Request<Incoming>) -> Request<Body>)
+            .layer(tower_http::request_id::PropagateRequestIdLayer::new(
+                REQUEST_ID,
+            ))
             .layer(request_log())
             .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes))
             .service(router)

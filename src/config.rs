@@ -31,6 +31,13 @@ pub enum Command {
     PrintSchema,
 }
 
+/// The log's format (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// How to serve.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
@@ -61,6 +68,10 @@ pub struct ServeConfig {
     /// Milliseconds between the server's keep-alive pings on WebSocket connections.
     #[arg(long, env = "ROOMBOOK_WS_KEEPALIVE_MS", default_value_t = 15_000)]
     pub ws_keepalive_ms: u64,
+    /// How log lines are written to stdout: `text` for people, `json` for machines (one
+    /// object a line, the request's fields and `request_id` on each line it causes).
+    #[arg(long, env = "ROOMBOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     /// A bearer secret `GET /metrics` requires (`Authorization: Bearer <secret>`, as
     /// Prometheus' `authorization` scrape setting sends it); without one, /metrics is open.
     #[arg(long, env = "ROOMBOOK_METRICS_TOKEN", hide_env_values = true, value_parser = parse_metrics_token)]
@@ -258,6 +269,7 @@ impl Default for ServeConfig {
             ws_init_timeout_ms: 3_000,
             ws_keepalive_ms: 15_000,
             metrics_token: None,
+            log_format: LogFormat::Text,
             limits: Limits::default(),
             auth: AuthArgs::default(),
             clock: crate::clock::Clock::default(),

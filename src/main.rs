@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use roombook::auth::Auth;
-use roombook::config::{Cli, Command, ServeConfig};
+use roombook::config::{Cli, Command, LogFormat, ServeConfig};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc rather than the system allocator: a 100-row listing makes thousands of small
@@ -46,14 +46,27 @@ async fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
-                && std::env::var_os("NO_COLOR").is_none();
-            tracing_subscriber::fmt()
-                .with_ansi(colour)
-                .with_env_filter(
-                    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-                )
-                .init();
+            let filter =
+                EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+            match config.log_format {
+                LogFormat::Text => {
+                    let colour = std::io::IsTerminal::is_terminal(&std::io::stdout())
+                        && std::env::var_os("NO_COLOR").is_none();
+                    tracing_subscriber::fmt()
+                        .with_ansi(colour)
+                        .with_env_filter(filter)
+                        .init();
+                }
+                // One object a line: timestamp, level, target, the event's fields at the top
+                // level, and the innermost span's (the request's, `request_id` included).
+                LogFormat::Json => tracing_subscriber::fmt()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_env_filter(filter)
+                    .init(),
+            }
             match serve(*config, auth).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(message) => {

@@ -29,7 +29,9 @@ impl Db {
             return std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
                 .map_err(|_| Error::internal("database work panicked"))?;
         }
-        tokio::task::spawn_blocking(run)
+        // What the work logs belongs to the request that asked for it (its `request_id`).
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(run))
             .await
             .map_err(|e| Error::internal(format_args!("database task failed: {e}")))?
     }

@@ -433,7 +433,8 @@ impl Connection {
             request,
             principal: self.principal.clone(),
         });
-        let handle = self.tasks.spawn(op.run(start, generation));
+        let run = tracing::Instrument::in_current_span(op.run(start, generation));
+        let handle = self.tasks.spawn(run);
         self.operations.insert(id, (generation, handle));
     }
 }

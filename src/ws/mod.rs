@@ -147,21 +147,26 @@ pub fn upgrade(
         _ => None,
     };
     let tracker = state.connections.clone();
+    // The connection's log lines carry the upgrade request's span (its `request_id`).
+    let span = tracing::Span::current();
     ws.on_upgrade(move |mut socket| {
-        tracker.track_future(async move {
-            match protocol {
-                Some(protocol) => {
-                    Connection::new(socket, protocol, schema, state, authorization)
-                        .run()
-                        .await
+        tracker.track_future(tracing::Instrument::instrument(
+            async move {
+                match protocol {
+                    Some(protocol) => {
+                        Connection::new(socket, protocol, schema, state, authorization)
+                            .run()
+                            .await
+                    }
+                    None => {
+                        let reason =
+                            "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws";
+                        close_gracefully(&mut socket, 4406, reason).await;
+                    }
                 }
-                None => {
-                    let reason =
-                        "Subprotocol not acceptable: use graphql-transport-ws or graphql-ws";
-                    close_gracefully(&mut socket, 4406, reason).await;
-                }
-            }
-        })
+            },
+            span,
+        ))
     })
 }
 

@@ -13,6 +13,7 @@ mod identity;
 mod limits;
 mod listing;
 mod live;
+mod logs;
 mod metrics;
 mod postgres;
 mod process;
