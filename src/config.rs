@@ -51,7 +51,7 @@ pub struct ServeConfig {
     pub database: String,
     /// PostgreSQL: most connections in this replica's pool (plus one for LISTEN). Few is
     /// faster: every transaction holds its room's lock only briefly, and PostgreSQL serves a
-    /// few busy backends better than many (README, Running several replicas).
+    /// few busy backends better than many (docs/running.md, Running several replicas).
     #[arg(long, env = "ROOMBOOK_DB_POOL_SIZE", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: u32,
     /// How many of the newest events the log keeps for resuming subscriptions (`after`);
@@ -86,7 +86,7 @@ pub struct ServeConfig {
 }
 
 /// What one client may ask of the server at once (OWASP's GraphQL cheat sheet). The defaults
-/// let every operation of README.md and API.md, and GraphiQL's introspection, through.
+/// let every operation of README.md, docs/api.md and API.md, and GraphiQL's introspection, through.
 #[derive(Debug, Clone, Args)]
 pub struct Limits {
     /// Deepest nesting of selections in one operation (15 admits the standard introspection

@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 
 /// mimalloc rather than the system allocator: a 100-row listing makes thousands of small
 /// allocations (rows, strings, GraphQL values), and glibc's malloc/free were a quarter of its
-/// time (perf). Measured: listings +37%, bookings unchanged (README, Performance).
+/// time (perf). Measured: listings +37%, bookings unchanged (docs/design.md, Performance).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

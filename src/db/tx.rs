@@ -7,8 +7,8 @@ impl Db {
     /// Runs `f` with a connection, never across an `.await`.
     ///
     /// SQLite, in memory: in place, under the lock: its statements are microseconds of CPU
-    /// work, less than the two thread switches a trip to the blocking pool costs (README,
-    /// Performance). SQLite on disk and PostgreSQL: on the blocking pool, since they wait on
+    /// work, less than the two thread switches a trip to the blocking pool costs
+    /// (docs/design.md, Performance). SQLite on disk and PostgreSQL: on the blocking pool, since they wait on
     /// the disk or the network. A panic in `f` is caught either way and becomes `INTERNAL`.
     pub(super) async fn interact<T, F>(&self, f: F) -> Result<T>
     where

@@ -1,6 +1,6 @@
 //! Parsed operations, kept by query text: clients send the same few operations over and over,
-//! and parsing one costs more than the database work of a booking (measured: README,
-//! Performance). async-graphql executes a request's pre-parsed document as is.
+//! and parsing one costs more than the database work of a booking (measured:
+//! docs/design.md, Performance). async-graphql executes a request's pre-parsed document as is.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

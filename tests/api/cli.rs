@@ -13,8 +13,8 @@ fn help_explains_every_flag_and_its_environment_variable() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let options =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/running.md")).unwrap();
     // Each option's entry runs from its `--flag` line to the next option.
     let mut flags = 0;
     for entry in help.split("\n      --").skip(1) {
@@ -25,8 +25,8 @@ fn help_explains_every_flag_and_its_environment_variable() {
         flags += 1;
         let entry = entry.split("\n  -").next().unwrap_or(entry);
         assert!(
-            readme.contains(&format!("`--{flag}")),
-            "--{flag} is documented in README.md's flag table"
+            options.contains(&format!("`--{flag}")),
+            "--{flag} is documented in docs/running.md's table of options"
         );
         assert!(
             entry.contains("[env: ROOMBOOK_") || entry.contains("[env: DATABASE_URL"),

@@ -6,6 +6,7 @@ mod check_in;
 mod cli;
 mod concurrency;
 mod connections;
+mod docs;
 mod helpers;
 mod hostile;
 mod http;
