@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object, Result, ID};
 
 use super::scalars::Timestamp;
-use super::types::{Reservation, Room, Series, Viewer};
+use super::types::{Node, Reservation, Room, Series, Viewer};
 use super::{data, parse_id, GqlResultExt, ListLimit};
 use crate::auth::{principal, Need};
 use crate::db::{Db, RoomFilter};
@@ -60,6 +60,19 @@ impl Query {
     async fn series(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Series>> {
         let id = parse_id(&id, "series").gql()?;
         Ok(data::<Db>(ctx)?.series(id).await.gql()?.map(Series))
+    }
+
+    /// The room, reservation or series with this id (ids are UUIDs, unique across the three),
+    /// or null if there is none. Rooms are anyone's to see; reservations and series need a
+    /// signed-in caller, as `reservation` and `series` do.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+        super::types::find(ctx, &id, "node").await
+    }
+
+    /// `node` for at most 100 ids, in the order given: null for each unknown one, and null
+    /// with an error (at its index) for each the caller may not see.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Result<Node>>>> {
+        super::types::find_each(ctx, &ids).await
     }
 
     /// Reservations overlapping `[from, to)`, sorted by start. `from` defaults to now and `to`

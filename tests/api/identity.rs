@@ -623,6 +623,8 @@ async fn every_field_of_the_schema_has_a_rule_for_anonymous_callers_and_non_owne
         ("reservation", "query($mine: ID!) { reservation(id: $mine) { id } }", Refused("UNAUTHENTICATED"), Data),
         ("reservations", "{ reservations { id } }", Refused("UNAUTHENTICATED"), Data),
         ("series", "query($series: ID!) { series(id: $series) { id } }", Refused("UNAUTHENTICATED"), Data),
+        ("node", "query($mine: ID!) { node(id: $mine) { id } }", Refused("UNAUTHENTICATED"), Data),
+        ("nodes", "query($series: ID!) { nodes(ids: [$series]) { id } }", Refused("UNAUTHENTICATED"), Data),
         ("createRoom", "mutation { createRoom(input: {name: \"New\", capacity: 2}) { id } }", Refused("UNAUTHENTICATED"), Refused("FORBIDDEN")),
         ("updateRoom", "mutation($room: ID!) { updateRoom(input: {id: $room, capacity: 9}) { id } }", Refused("UNAUTHENTICATED"), Refused("FORBIDDEN")),
         ("archiveRoom", "mutation($room: ID!) { archiveRoom(id: $room, cancelFutureReservations: true) { id } }", Refused("UNAUTHENTICATED"), Refused("FORBIDDEN")),

@@ -16,6 +16,7 @@ mod listing;
 mod live;
 mod logs;
 mod metrics;
+mod nodes;
 mod postgres;
 mod process;
 mod properties;

@@ -2,12 +2,14 @@
 //! type (with the enums and inputs that belong to it), the rest of the inputs in `inputs`.
 
 mod inputs;
+mod node;
 mod reservation;
 mod room;
 mod series;
 mod viewer;
 
 pub use inputs::*;
+pub use node::*;
 pub use reservation::*;
 pub use room::*;
 pub use series::*;

@@ -87,7 +87,7 @@ impl Reservation {
 
 #[Object]
 impl Reservation {
-    async fn id(&self) -> ID {
+    pub(super) async fn id(&self) -> ID {
         ID(self.slot().id.to_string())
     }
 

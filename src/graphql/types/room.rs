@@ -7,7 +7,7 @@ pub struct Room(pub domain::Room);
 
 #[Object]
 impl Room {
-    async fn id(&self) -> ID {
+    pub(super) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

@@ -8,7 +8,7 @@ pub struct Series(pub domain::Series);
 
 #[Object]
 impl Series {
-    async fn id(&self) -> ID {
+    pub(super) async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
