@@ -7,6 +7,7 @@ mod cli;
 mod concurrency;
 mod connections;
 mod docs;
+mod field_errors;
 mod helpers;
 mod hostile;
 mod http;

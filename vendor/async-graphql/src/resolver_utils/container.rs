@@ -171,12 +171,85 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     root: &'a T,
     parallel: bool,
 ) -> ServerResult<Value> {
-    let mut fields = Fields(Vec::new());
+    let mut fields = Fields(Vec::new(), Vec::new());
     fields.add_set(ctx, root)?;
 
-    Ok(do_resolve_container(ctx, parallel, fields.0).await)
+    do_resolve_container_propagating(ctx, parallel, fields).await
 }
 
+/// Resolves the fields of one object as the specification's "Handling Field Errors" says
+/// (roombook patch 6): a field that failed is `null`, its error reported, when its type is
+/// nullable; when it is Non-Null, the object fails with that error, so that its parent field
+/// is `null` in turn (or fails, if Non-Null too), up to `data: null`. The other fields still
+/// run; of several Non-Null failures the first propagates and the rest are reported.
+async fn do_resolve_container_propagating<'a>(
+    ctx: &ContextSelectionSet<'a>,
+    parallel: bool,
+    fields: Fields<'a>,
+) -> ServerResult<Value> {
+    let Fields(futures, selected) = fields;
+    let mut results = IndexMap::new();
+    let mut failed: Option<ServerError> = None;
+    let mut handle = |index: usize, res| match res {
+        Ok((name, value)) => insert_value(&mut results, name, value),
+        Err(e) => match selected.get(index).and_then(Option::as_ref) {
+            Some((type_name, field)) if !field_is_non_null(ctx, type_name, field) => {
+                ctx.add_error(e);
+                insert_value(
+                    &mut results,
+                    field.node.response_key().node.clone(),
+                    Value::Null,
+                );
+            }
+            _ if failed.is_none() => failed = Some(e),
+            _ => ctx.add_error(e),
+        },
+    };
+
+    if parallel {
+        let mut set = FuturesUnordered::new();
+        set.extend(
+            futures
+                .into_iter()
+                .enumerate()
+                .map(|(index, fut)| fut.map(move |res| (index, res))),
+        );
+        while let Some((index, field)) = set.next().await {
+            handle(index, field);
+        }
+    } else {
+        for (index, fut) in futures.into_iter().enumerate() {
+            handle(index, fut.await);
+        }
+    }
+
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if results.is_empty() {
+        Ok(Value::Null)
+    } else {
+        Ok(Value::Object(results))
+    }
+}
+
+/// Whether `field` of type `type_name` is Non-Null, by the registry; asked only when it
+/// failed. A field the registry does not know is taken as nullable.
+fn field_is_non_null(
+    ctx: &ContextSelectionSet<'_>,
+    type_name: &str,
+    field: &crate::Positioned<crate::parser::types::Field>,
+) -> bool {
+    ctx.schema_env
+        .registry
+        .types
+        .get(type_name)
+        .and_then(|ty| ty.field_by_name(field.node.name.node.as_str()))
+        .is_some_and(|f| f.ty.ends_with('!'))
+}
+
+/// The dynamic schema's: a failed field is left out of its object, as released.
+#[cfg(feature = "dynamic-schema")]
 pub(crate) async fn do_resolve_container<'a>(
     ctx: &ContextSelectionSet<'a>,
     parallel: bool,
@@ -209,8 +282,17 @@ pub(crate) async fn do_resolve_container<'a>(
 
 type BoxFieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + 'a + Send>>;
 
-/// A set of fields on an container that are being selected.
-pub struct Fields<'a>(Vec<BoxFieldFuture<'a>>);
+/// A set of fields on an container that are being selected, each with its object type's
+/// name and the field it resolves (`None` for `__typename`, which cannot fail).
+pub struct Fields<'a>(
+    Vec<BoxFieldFuture<'a>>,
+    Vec<
+        Option<(
+            std::borrow::Cow<'static, str>,
+            &'a crate::Positioned<crate::parser::types::Field>,
+        )>,
+    >,
+);
 
 impl<'a> Fields<'a> {
     /// Add another set of fields to this set of fields using the given
@@ -232,6 +314,7 @@ impl<'a> Fields<'a> {
                         self.0.push(Box::pin(async move {
                             Ok((field_name, Value::String(typename)))
                         }));
+                        self.1.push(None);
                         continue;
                     }
 
@@ -337,6 +420,7 @@ impl<'a> Fields<'a> {
                     });
 
                     self.0.push(resolve_fut);
+                    self.1.push(Some((T::type_name(), field)));
                 }
                 selection => {
                     let (type_condition, selection_set) = match selection {
