@@ -4,6 +4,7 @@
 //! to a reservation or series ([`Actor::may_change`]), and who a booking's organizer is
 //! ([`Principal::organizer`]).
 
+mod jose;
 mod token;
 
 use std::sync::Arc;
@@ -13,7 +14,8 @@ use uuid::Uuid;
 
 use crate::domain::Owner;
 use crate::error::Error;
-pub use token::{read_key_file, KeyConfig, Refusal, Verifier, MIN_SECRET_BYTES};
+pub use jose::Refusal;
+pub use token::{read_key_file, KeyConfig, Verifier, MIN_SECRET_BYTES};
 
 /// What a verified token says about its bearer.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Map, Value};
 
+use super::jose::{claims_of, quoted, read_header, refusal, Refusal};
 use super::Identity;
 
 /// Verified tokens kept (by token text) until they expire; beyond this many, the expired
@@ -53,26 +52,6 @@ pub struct Verifier {
     admin_role: String,
     cache: Mutex<HashMap<Arc<str>, Arc<Identity>>>,
 }
-
-/// The claims roombook reads, each of the type it must be (`claims_of`). `exp` (required),
-/// `nbf`, `iss` and `aud` are checked by `jsonwebtoken` before these are looked at.
-struct Claims {
-    /// Absent, or a non-empty string.
-    sub: Option<String>,
-    iss: Option<String>,
-    exp: i64,
-    name: Option<String>,
-    email: Option<String>,
-    roles: Vec<String>,
-}
-
-/// At most this many characters of a value the token chose (its `kid`, `alg`, `crit`) are
-/// quoted back to the client and the log: a token is the caller's to make as long as it likes.
-const QUOTED_CHARS: usize = 40;
-
-/// Why a token was refused; said to the client (it names no secret).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Refusal(pub String);
 
 impl Verifier {
     /// The verifier of `config`, or why the configuration cannot work (said at start).
@@ -225,116 +204,6 @@ impl Verifier {
     }
 }
 
-/// The token's JOSE header, read before any key is picked or signature checked, so that what
-/// is wrong with it is named: not a JWT, unsigned (`alg: none`), an algorithm
-/// `jsonwebtoken` does not know, or a critical extension (`crit`, RFC 7515 4.1.11: a
-/// recipient that does not implement one must refuse the token; roombook implements none).
-fn read_header(token: &str) -> Result<Map<String, Value>, Refusal> {
-    let not_jwt =
-        || Refusal("the token is not a JWT: three base64url parts separated by dots".into());
-    let mut parts = token.split('.');
-    let (Some(header), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(not_jwt());
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(header).map_err(|_| not_jwt())?;
-    let header: Map<String, Value> = serde_json::from_slice(&bytes)
-        .map_err(|_| Refusal("the token's header is not a JSON object".into()))?;
-    let alg = match header.get("alg") {
-        Some(Value::String(alg)) if alg.eq_ignore_ascii_case("none") => {
-            return Err(Refusal(
-                "the token is unsigned (`alg: none`); only signed tokens are accepted".into(),
-            ))
-        }
-        Some(Value::String(alg)) => alg,
-        _ => {
-            return Err(Refusal(
-                "the token's header names no algorithm (`alg`)".into(),
-            ))
-        }
-    };
-    if let Some(crit) = header.get("crit") {
-        return Err(Refusal(format!(
-            "the token's header marks {} as critical (`crit`), and this server implements no \
-             JWS extension (RFC 7515, 4.1.11)",
-            quoted(&crit.to_string())
-        )));
-    }
-    if alg.parse::<Algorithm>().is_err() {
-        return Err(Refusal(format!(
-            "the token's algorithm {} is not one this server knows",
-            quoted(alg)
-        )));
-    }
-    if jsonwebtoken::decode_header(token).is_err() {
-        return Err(Refusal(
-            "the token's header has a registered parameter of the wrong type (RFC 7515, 4.1)"
-                .into(),
-        ));
-    }
-    Ok(header)
-}
-
-/// The claims roombook reads from a verified token's payload, or which one is not of its type.
-fn claims_of(map: &Map<String, Value>) -> Result<Claims, Refusal> {
-    let text = |name: &str| match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Refusal(format!(
-            "the token's `{name}` claim must be a string"
-        ))),
-    };
-    let sub = text("sub")?;
-    if sub.as_deref().is_some_and(str::is_empty) {
-        return Err(Refusal(
-            "the token's `sub` claim is empty: it must name the subject (or be left out)".into(),
-        ));
-    }
-    let roles = match map.get("roles") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|r| r.as_str().map(str::to_owned))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| Refusal("the token's `roles` claim must be a list of strings".into()))?,
-        Some(_) => {
-            return Err(Refusal(
-                "the token's `roles` claim must be a list of strings".into(),
-            ))
-        }
-    };
-    // `jsonwebtoken` accepted it as a whole number of seconds (u64).
-    let exp = map
-        .get("exp")
-        .and_then(Value::as_u64)
-        .and_then(|e| i64::try_from(e).ok())
-        .ok_or_else(|| Refusal(time_claim_malformed("exp")))?;
-    Ok(Claims {
-        sub,
-        iss: text("iss")?,
-        exp,
-        name: text("name")?,
-        email: text("email")?,
-        roles,
-    })
-}
-
-fn time_claim_malformed(claim: &str) -> String {
-    format!("the token's `{claim}` claim must be a whole number of seconds since 1970")
-}
-
-/// `value` quoted, cut to [`QUOTED_CHARS`] characters (saying how long it was).
-fn quoted(value: &str) -> String {
-    let mut chars = value.chars();
-    let head: String = chars.by_ref().take(QUOTED_CHARS).collect();
-    if chars.next().is_none() {
-        format!("{head:?}")
-    } else {
-        format!("{head:?}... ({} bytes)", value.len())
-    }
-}
-
 fn require_issuer_and_audience(config: &KeyConfig, flag: &str) -> Result<(), String> {
     if config.issuer.is_none() || config.audience.is_none() {
         return Err(format!(
@@ -418,41 +287,11 @@ pub fn read_key_file(path: &Path, flag: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{flag} {}: {e}", path.display()))
 }
 
-/// What the client is told about a token `jsonwebtoken` refused. Its header was read already
-/// (`read_header`); a claim it calls missing may be present but of the wrong type, which is
-/// then said (the signature verified by that point).
-fn refusal(e: jsonwebtoken::errors::Error, token: &str) -> Refusal {
-    use jsonwebtoken::errors::ErrorKind as K;
-    let why = match e.kind() {
-        K::ExpiredSignature => "the token has expired".to_owned(),
-        K::ImmatureSignature => "the token is not valid yet (`nbf`)".to_owned(),
-        K::InvalidIssuer => {
-            "the token's issuer (`iss`) is not the one this server trusts".to_owned()
-        }
-        K::InvalidAudience => "the token is not meant for this server (`aud`)".to_owned(),
-        K::MissingRequiredClaim(c) => {
-            let present = jsonwebtoken::dangerous::insecure_decode::<Map<String, Value>>(token)
-                .is_ok_and(|data| data.claims.get(c).is_some_and(|v| !v.is_null()));
-            match c.as_str() {
-                "exp" | "nbf" if present => time_claim_malformed(c),
-                _ if present => format!("the token's `{c}` claim is malformed"),
-                _ => format!("the token has no `{c}` claim"),
-            }
-        }
-        K::InvalidClaimFormat(c) if c == "exp" || c == "nbf" => time_claim_malformed(c),
-        K::InvalidClaimFormat(c) => format!("the token's `{c}` claim is malformed"),
-        K::InvalidAlgorithm => "the token's algorithm is not the one its key allows".to_owned(),
-        K::InvalidSignature => "the token's signature does not verify".to_owned(),
-        K::Json(_) => "the token's payload is not a JSON object of claims".to_owned(),
-        K::Base64(_) | K::Utf8(_) => "the token's payload or signature is not base64url".to_owned(),
-        _ => "the token is not a well-formed JWT".to_owned(),
-    };
-    Refusal(why)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
 
     fn fixture(name: &str) -> Vec<u8> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jwt");
@@ -664,14 +503,5 @@ mod tests {
                 (want, Err(Refusal(why))) => assert!(why.contains(want), "{want}: {why}"),
             }
         }
-    }
-
-    #[test]
-    fn a_value_the_token_chose_is_quoted_back_cut_short() {
-        assert_eq!(quoted("k1"), "\"k1\"");
-        let long = "k".repeat(100_000);
-        let q = quoted(&long);
-        assert!(q.len() < 80, "{q}");
-        assert!(q.ends_with("... (100000 bytes)"), "{q}");
     }
 }
