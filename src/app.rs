@@ -89,11 +89,14 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
         metrics.clone(),
     );
     // One cache and one guard for every document, over HTTP and WebSocket.
-    let documents = std::sync::Arc::new(graphql::Documents::new(
-        512,
-        graphql::DocumentLimits::from(&config.limits),
-        Some(schema.clone()),
-    ));
+    let documents = std::sync::Arc::new(
+        graphql::Documents::new(
+            512,
+            graphql::DocumentLimits::from(&config.limits),
+            Some(schema.clone()),
+        )
+        .with_persisted_capacity(config.persisted_cache_size as usize),
+    );
     let ws = WsState::new(
         WsConfig {
             init_timeout: Duration::from_millis(config.ws_init_timeout_ms),

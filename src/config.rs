@@ -68,6 +68,10 @@ pub struct ServeConfig {
     /// Milliseconds between the server's keep-alive pings on WebSocket connections.
     #[arg(long, env = "ROOMBOOK_WS_KEEPALIVE_MS", default_value_t = 15_000)]
     pub ws_keepalive_ms: u64,
+    /// Automatic persisted queries: how many documents named by their SHA-256 this process
+    /// keeps (the oldest half is forgotten when full; clients then send the document again).
+    #[arg(long, env = "ROOMBOOK_PERSISTED_CACHE_SIZE", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub persisted_cache_size: u32,
     /// How log lines are written to stdout: `text` for people, `json` for machines (one
     /// object a line, the request's fields and `request_id` on each line it causes).
     #[arg(long, env = "ROOMBOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -269,6 +273,7 @@ impl Default for ServeConfig {
             ws_init_timeout_ms: 3_000,
             ws_keepalive_ms: 15_000,
             metrics_token: None,
+            persisted_cache_size: 10_000,
             log_format: LogFormat::Text,
             limits: Limits::default(),
             auth: AuthArgs::default(),

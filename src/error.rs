@@ -72,6 +72,10 @@ pub enum Error {
         /// Every refused occurrence, in start order.
         conflicts: Vec<OccurrenceConflict>,
     },
+    /// Automatic persisted queries: the hash names no document this process knows; the client
+    /// sends hash and document (Apollo's clients expect exactly this message).
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
     /// No valid token where one is needed (anonymous caller), or a token that does not verify.
     #[error("{0}")]
     Unauthenticated(String),
@@ -140,6 +144,7 @@ impl Error {
             Error::RoomInUse { .. } => "ROOM_IN_USE",
             Error::SeriesConflict { .. } => "SERIES_CONFLICT",
             Error::Unauthenticated(_) => "UNAUTHENTICATED",
+            Error::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Error::Forbidden(_) => "FORBIDDEN",
             Error::Internal(_) | Error::MissedEvents(_) => "INTERNAL",
         }

@@ -28,7 +28,12 @@ pub struct Documents {
     limits: DocumentLimits,
     /// The schema documents are validated for; none: kept only parsed.
     schema: Option<AppSchema>,
+    /// Documents named by their hash (automatic persisted queries).
+    persisted: super::Persisted,
 }
+
+/// How many documents named by hash are kept unless `--persisted-cache-size` says otherwise.
+pub const DEFAULT_PERSISTED: usize = 10_000;
 
 /// A document in the cache.
 #[derive(Clone)]
@@ -77,7 +82,14 @@ impl Documents {
             capacity,
             limits,
             schema,
+            persisted: super::Persisted::new(DEFAULT_PERSISTED),
         }
+    }
+
+    /// Keeps at most `n` documents named by their hash (`--persisted-cache-size`).
+    pub fn with_persisted_capacity(mut self, n: usize) -> Self {
+        self.persisted = super::Persisted::new(n);
+        self
     }
 
     /// Readies `request` for execution: gives it its parsed document (from the cache, or
@@ -85,6 +97,7 @@ impl Documents {
     /// can cost, and counts its aliases. A refusal is a request error: nothing runs. A query
     /// that does not parse is left for execution to report (parsing it again is as safe).
     pub fn admit(&self, request: &mut Request) -> Result<(), ServerError> {
+        self.persisted.resolve(request)?;
         let doc = self.prepare(request).map_err(Refused::into_server_error)?;
         let aliases = doc.map_or(0, count_aliases);
         if aliases > self.limits.max_aliases {

@@ -116,7 +116,11 @@ pub(super) fn refusal(error: async_graphql::ServerError) -> async_graphql::Respo
 /// deserialize is looked at again for a message that says what is wrong.
 pub(super) fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
     match read_batch(body) {
-        Ok(batch) if batch.iter().any(|r| r.query.is_empty()) => {
+        Ok(batch)
+            if batch
+                .iter()
+                .any(|r| r.query.is_empty() && !r.extensions.contains_key("persistedQuery")) =>
+        {
             Err("the request needs a `query` string".into())
         }
         Ok(batch) => Ok(batch),

@@ -18,6 +18,7 @@ mod live;
 mod logs;
 mod metrics;
 mod nodes;
+mod persisted;
 mod postgres;
 mod process;
 mod properties;
