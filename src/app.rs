@@ -64,6 +64,13 @@ pub fn build(config: &ServeConfig) -> Result<App> {
 
 /// As `build`, with the authentication already made from `config.auth`.
 pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
+    // A file of trusted documents that cannot be used stops the start, naming the entry.
+    let trusted = config
+        .trusted_documents
+        .as_deref()
+        .map(|path| graphql::Trusted::load(path, config.trusted_documents_only))
+        .transpose()
+        .map_err(crate::Error::BadUserInput)?;
     let metrics = Metrics::new();
     metrics.spawn_upkeep();
     let db = Db::open(
@@ -95,7 +102,8 @@ pub fn build_with(config: &ServeConfig, auth: Auth) -> Result<App> {
             graphql::DocumentLimits::from(&config.limits),
             Some(schema.clone()),
         )
-        .with_persisted_capacity(config.persisted_cache_size as usize),
+        .with_persisted_capacity(config.persisted_cache_size as usize)
+        .with_trusted(trusted),
     );
     let ws = WsState::new(
         WsConfig {

@@ -72,6 +72,19 @@ pub struct ServeConfig {
     /// keeps (the oldest half is forgotten when full; clients then send the document again).
     #[arg(long, env = "ROOMBOOK_PERSISTED_CACHE_SIZE", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub persisted_cache_size: u32,
+    /// Trusted documents: a JSON object of SHA-256 hashes to documents (graphql-codegen's
+    /// `persisted-documents.json`, Relay's `--persist-output` with sha256); requests may name
+    /// them by `documentId`. Every entry is checked at start.
+    #[arg(long, env = "ROOMBOOK_TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<std::path::PathBuf>,
+    /// With --trusted-documents: non-admins may run only those documents
+    /// (DOCUMENT_NOT_TRUSTED otherwise).
+    #[arg(
+        long,
+        env = "ROOMBOOK_TRUSTED_DOCUMENTS_ONLY",
+        requires = "trusted_documents"
+    )]
+    pub trusted_documents_only: bool,
     /// How log lines are written to stdout: `text` for people, `json` for machines (one
     /// object a line, the request's fields and `request_id` on each line it causes).
     #[arg(long, env = "ROOMBOOK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -274,6 +287,8 @@ impl Default for ServeConfig {
             ws_keepalive_ms: 15_000,
             metrics_token: None,
             persisted_cache_size: 10_000,
+            trusted_documents: None,
+            trusted_documents_only: false,
             log_format: LogFormat::Text,
             limits: Limits::default(),
             auth: AuthArgs::default(),

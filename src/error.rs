@@ -76,6 +76,9 @@ pub enum Error {
     /// sends hash and document (Apollo's clients expect exactly this message).
     #[error("PersistedQueryNotFound")]
     PersistedQueryNotFound,
+    /// `--trusted-documents-only`: a non-admin sent a document the operator does not trust.
+    #[error("{0}")]
+    DocumentNotTrusted(String),
     /// No valid token where one is needed (anonymous caller), or a token that does not verify.
     #[error("{0}")]
     Unauthenticated(String),
@@ -145,6 +148,7 @@ impl Error {
             Error::SeriesConflict { .. } => "SERIES_CONFLICT",
             Error::Unauthenticated(_) => "UNAUTHENTICATED",
             Error::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Error::DocumentNotTrusted(_) => "DOCUMENT_NOT_TRUSTED",
             Error::Forbidden(_) => "FORBIDDEN",
             Error::Internal(_) | Error::MissedEvents(_) => "INTERNAL",
         }

@@ -92,12 +92,20 @@ impl Documents {
         self
     }
 
+    /// Knows the operator's trusted documents (`--trusted-documents`); call after
+    /// `with_persisted_capacity`.
+    pub fn with_trusted(mut self, trusted: Option<super::Trusted>) -> Self {
+        self.persisted = self.persisted.with_trusted(trusted);
+        self
+    }
+
     /// Readies `request` for execution: gives it its parsed document (from the cache, or
     /// freshly parsed and then kept) once the guard has bounded what parsing and validating it
-    /// can cost, and counts its aliases. A refusal is a request error: nothing runs. A query
+    /// can cost, and counts its aliases. A document named by hash is looked up first, and with
+    /// `--trusted-documents-only` only trusted ones pass unless the caller is `admin`. A refusal is a request error: nothing runs. A query
     /// that does not parse is left for execution to report (parsing it again is as safe).
-    pub fn admit(&self, request: &mut Request) -> Result<(), ServerError> {
-        self.persisted.resolve(request)?;
+    pub fn admit(&self, request: &mut Request, admin: bool) -> Result<(), ServerError> {
+        self.persisted.resolve(request, admin)?;
         let doc = self.prepare(request).map_err(Refused::into_server_error)?;
         let aliases = doc.map_or(0, count_aliases);
         if aliases > self.limits.max_aliases {

@@ -30,7 +30,7 @@ pub use guard::MAX_NESTING;
 pub use live::{Live, LiveSubscription, Started};
 pub use loaders::{RoomLoader, SeriesLoader};
 pub use mutation::Mutation;
-pub use persisted::{sha256_hex, Persisted};
+pub use persisted::{name_document, sha256_hex, Persisted, Trusted};
 pub use query::Query;
 pub use scalars::{format_datetime, parse_datetime};
 pub use subscription::Subscription;

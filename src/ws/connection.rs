@@ -265,11 +265,21 @@ impl Connection {
     async fn on_text(&mut self, raw: &str) -> Flow {
         match self.protocol {
             Protocol::TransportWs => match serde_json::from_str::<ClientMessage>(raw) {
-                Ok(msg) => self.on_transport_message(msg).await,
+                Ok(mut msg) => {
+                    if let ClientMessage::Subscribe { payload, .. } = &mut msg {
+                        with_document_id(raw, payload);
+                    }
+                    self.on_transport_message(msg).await
+                }
                 Err(e) => self.invalid(&format!("Invalid message received: {e}")),
             },
             Protocol::Legacy => match serde_json::from_str::<LegacyMessage>(raw) {
-                Ok(msg) => self.on_legacy_message(msg).await,
+                Ok(mut msg) => {
+                    if let LegacyMessage::Start { payload, .. } = &mut msg {
+                        with_document_id(raw, payload);
+                    }
+                    self.on_legacy_message(msg).await
+                }
                 Err(e) => self.invalid(&format!("Invalid message received: {e}")),
             },
         }
@@ -407,7 +417,10 @@ impl Connection {
             Some(crate::error::Error::BadUserInput(message).into_server_error(None))
         } else {
             // The guard, parsing and aliases, exactly as over HTTP.
-            self.state.documents.admit(&mut request).err()
+            self.state
+                .documents
+                .admit(&mut request, self.principal.is_admin())
+                .err()
         };
         if let Some(error) = refusal {
             tracing::info!(message = %error.message, "WebSocket operation refused");
@@ -463,4 +476,29 @@ pub(super) fn authorization_in(payload: &Value) -> Result<Option<&str>, String> 
         .as_str()
         .map(Some)
         .ok_or_else(|| "the Authorization in connection_init must be a string".into())
+}
+
+/// Puts the payload's `documentId` (trusted documents), if the message has one, in the
+/// request's extensions, as over HTTP; messages that do not mention it are not read again.
+fn with_document_id(raw: &str, payload: &mut Request) {
+    #[derive(Deserialize)]
+    struct Message {
+        payload: Named,
+    }
+    #[derive(Deserialize)]
+    struct Named {
+        #[serde(rename = "documentId")]
+        document_id: Option<String>,
+    }
+    if !raw.contains("\"documentId\"") {
+        return;
+    }
+    if let Ok(Message {
+        payload: Named {
+            document_id: Some(id),
+        },
+    }) = serde_json::from_str(raw)
+    {
+        crate::graphql::name_document(payload, id);
+    }
 }

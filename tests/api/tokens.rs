@@ -114,16 +114,20 @@ fn secured(auth: AuthArgs) -> impl FnOnce(ServeConfig) -> ServeConfig {
     move |c| ServeConfig { auth, ..c }
 }
 
-/// Secured mode with the HS256 secret, issuer and audience, and `leeway` seconds of leeway.
-pub async fn spawn_hs256_with_leeway(leeway: u64) -> TestApp {
-    spawn_app_with(secured(AuthArgs {
+/// The HS256 secret, issuer and audience, and `leeway` seconds of leeway.
+pub fn hs256_auth(leeway: u64) -> AuthArgs {
+    AuthArgs {
         jwt_secret: Some(Secret(SECRET.into())),
         jwt_issuer: Some(ISSUER.into()),
         jwt_audience: Some(AUDIENCE.into()),
         jwt_leeway_seconds: leeway,
         ..AuthArgs::default()
-    }))
-    .await
+    }
+}
+
+/// Secured mode with the HS256 secret, issuer and audience, and `leeway` seconds of leeway.
+pub async fn spawn_hs256_with_leeway(leeway: u64) -> TestApp {
+    spawn_app_with(secured(hs256_auth(leeway))).await
 }
 
 /// Secured mode with the HS256 secret (the default leeway, 60 s).
