@@ -94,6 +94,21 @@ pub enum Error {
     Internal(String),
 }
 
+/// At most this many characters of a value a caller chose (a token's `kid`, an id that is not
+/// a UUID) are quoted back in a refusal and the log: the caller may make it as long as it likes.
+pub const QUOTED_CHARS: usize = 40;
+
+/// `value` quoted, cut to [`QUOTED_CHARS`] characters (saying how long it was).
+pub fn quoted(value: &str) -> String {
+    let mut chars = value.chars();
+    let head: String = chars.by_ref().take(QUOTED_CHARS).collect();
+    if chars.next().is_none() {
+        format!("{head:?}")
+    } else {
+        format!("{head:?}... ({} bytes)", value.len())
+    }
+}
+
 /// Which part of a room's policy refused a slot (`extensions.policy`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PolicyRule {
@@ -258,6 +273,15 @@ fn conflict_value(c: &OccurrenceConflict) -> async_graphql::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_the_caller_chose_is_quoted_back_cut_short() {
+        assert_eq!(quoted("k1"), "\"k1\"");
+        let long = "k".repeat(100_000);
+        let q = quoted(&long);
+        assert!(q.len() < 80, "{q}");
+        assert!(q.ends_with("... (100000 bytes)"), "{q}");
+    }
 
     #[test]
     fn internal_errors_hide_their_detail() {

@@ -7,6 +7,8 @@ use base64::Engine;
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
+pub(super) use crate::error::quoted;
+
 /// The claims roombook reads, each of the type it must be (`claims_of`). `exp` (required),
 /// `nbf`, `iss` and `aud` are checked by `jsonwebtoken` before these are looked at.
 pub(super) struct Claims {
@@ -18,10 +20,6 @@ pub(super) struct Claims {
     pub email: Option<String>,
     pub roles: Vec<String>,
 }
-
-/// At most this many characters of a value the token chose (its `kid`, `alg`, `crit`) are
-/// quoted back to the client and the log: a token is the caller's to make as long as it likes.
-const QUOTED_CHARS: usize = 40;
 
 /// Why a token was refused; said to the client (it names no secret).
 #[derive(Debug, PartialEq, Eq)]
@@ -126,17 +124,6 @@ fn time_claim_malformed(claim: &str) -> String {
     format!("the token's `{claim}` claim must be a whole number of seconds since 1970")
 }
 
-/// `value` quoted, cut to [`QUOTED_CHARS`] characters (saying how long it was).
-pub(super) fn quoted(value: &str) -> String {
-    let mut chars = value.chars();
-    let head: String = chars.by_ref().take(QUOTED_CHARS).collect();
-    if chars.next().is_none() {
-        format!("{head:?}")
-    } else {
-        format!("{head:?}... ({} bytes)", value.len())
-    }
-}
-
 /// What the client is told about a token `jsonwebtoken` refused. Its header was read already
 /// (`read_header`); a claim it calls missing may be present but of the wrong type, which is
 /// then said (the signature verified by that point).
@@ -167,18 +154,4 @@ pub(super) fn refusal(e: jsonwebtoken::errors::Error, token: &str) -> Refusal {
         _ => "the token is not a well-formed JWT".to_owned(),
     };
     Refusal(why)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_value_the_token_chose_is_quoted_back_cut_short() {
-        assert_eq!(quoted("k1"), "\"k1\"");
-        let long = "k".repeat(100_000);
-        let q = quoted(&long);
-        assert!(q.len() < 80, "{q}");
-        assert!(q.ends_with("... (100000 bytes)"), "{q}");
-    }
 }

@@ -122,8 +122,8 @@ pub(crate) fn data<'a, T: Any + Send + Sync>(ctx: &Context<'a>) -> async_graphql
 pub(crate) fn parse_id(id: &ID, what: &str) -> Result<Uuid, Error> {
     Uuid::parse_str(id.as_str()).map_err(|_| {
         Error::BadUserInput(format!(
-            "{:?} is not a valid {what} id: ids are UUIDs such as \"3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e71\"",
-            id.as_str()
+            "{} is not a valid {what} id: ids are UUIDs such as \"3f2b8c1e-5d4a-4c7b-9e1f-2a6d8b0c4e71\"",
+            crate::error::quoted(id.as_str())
         ))
     })
 }

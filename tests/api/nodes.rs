@@ -83,6 +83,17 @@ async fn node_finds_rooms_reservations_and_series_by_id_alone() {
     let got = node("0190a5e0-0000-7000-8000-000000000000").await;
     assert_eq!(got, json!({"data": {"node": null}}));
     assert_refused(&node("room-1").await, "BAD_USER_INPUT");
+    // A long one is quoted back cut short.
+    let long = "x".repeat(20_000);
+    let got = node(&long).await;
+    let message = assert_refused(&got, "BAD_USER_INPUT")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.len() < 300 && message.contains("20000 bytes"),
+        "{message}"
+    );
 
     // nodes: in the order given, null for the unknown one.
     let unknown = "0190a5e0-0000-7000-8000-000000000001";
