@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
 };
-use async_graphql::{Request, ServerError, ValidatedDocument};
+use async_graphql::{Positioned, Request, ServerError, ValidatedDocument, Value, Variables};
 
 use super::guard::{self, Refused};
 use super::AppSchema;
@@ -101,18 +102,38 @@ impl Documents {
 
     /// Readies `request` for execution: gives it its parsed document (from the cache, or
     /// freshly parsed and then kept) once the guard has bounded what parsing and validating it
-    /// can cost, and counts its aliases. A document named by hash is looked up first, and with
-    /// `--trusted-documents-only` only trusted ones pass unless the caller is `admin`. A refusal is a request error: nothing runs. A query
-    /// that does not parse is left for execution to report (parsing it again is as safe).
+    /// can cost, counts its aliases, and checks that every required variable has a value. A
+    /// document named by hash is looked up first, and with `--trusted-documents-only` only
+    /// trusted ones pass unless the caller is `admin`. A refusal is a request error: nothing
+    /// runs. A query that does not parse is left for execution to report (parsing it again is
+    /// as safe).
     pub fn admit(&self, request: &mut Request, admin: bool) -> Result<(), ServerError> {
         self.persisted.resolve(request, admin)?;
+        // Moved out while the document borrows the request, and back (no copies).
+        let variables = std::mem::take(&mut request.variables);
+        let operation_name = request.operation_name.take();
+        let admitted = self.admit_parsed(request, operation_name.as_deref(), &variables);
+        request.variables = variables;
+        request.operation_name = operation_name;
+        admitted
+    }
+
+    fn admit_parsed(
+        &self,
+        request: &mut Request,
+        operation_name: Option<&str>,
+        variables: &Variables,
+    ) -> Result<(), ServerError> {
         let doc = self.prepare(request).map_err(Refused::into_server_error)?;
         let aliases = doc.map_or(0, count_aliases);
         if aliases > self.limits.max_aliases {
             let message = too_many_aliases(aliases, self.limits.max_aliases);
             return Err(Refused { message, pos: None }.into_server_error());
         }
-        Ok(())
+        match doc.and_then(|d| operation(d, operation_name)) {
+            Some((_, op)) => required_variables_given(op, variables),
+            None => Ok(()),
+        }
     }
 
     fn prepare<'r>(
@@ -172,17 +193,51 @@ pub fn selected_operation<'d>(
     doc: &'d ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Option<(Option<&'d str>, OperationType)> {
+    operation(doc, operation_name).map(|(name, op)| (name, op.node.ty))
+}
+
+/// The operation of `doc` a request names (or the only one), with its name if it has one.
+fn operation<'d>(
+    doc: &'d ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<(Option<&'d str>, &'d Positioned<OperationDefinition>)> {
     match (&doc.operations, operation_name) {
-        (DocumentOperations::Single(op), _) => Some((None, op.node.ty)),
+        (DocumentOperations::Single(op), _) => Some((None, op)),
         (DocumentOperations::Multiple(ops), Some(name)) => ops
             .get_key_value(name)
-            .map(|(n, op)| (Some(n.as_str()), op.node.ty)),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops
-            .iter()
-            .next()
-            .map(|(n, op)| (Some(n.as_str()), op.node.ty)),
+            .map(|(n, op)| (Some(n.as_str()), op)),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.iter().next().map(|(n, op)| (Some(n.as_str()), op))
+        }
         _ => None,
     }
+}
+
+/// The specification's CoerceVariableValues (6.1.2): a variable of a Non-Null type without a
+/// default must be given a value, and not `null`; otherwise the request is refused before
+/// anything runs (async-graphql would only fail the fields that read it).
+fn required_variables_given(
+    op: &Positioned<OperationDefinition>,
+    variables: &Variables,
+) -> Result<(), ServerError> {
+    for def in &op.node.variable_definitions {
+        let def = &def.node;
+        if def.var_type.node.nullable || def.default_value.is_some() {
+            continue;
+        }
+        if matches!(variables.get(&def.name.node), None | Some(Value::Null)) {
+            let message = format!(
+                "variable `${}` of required type `{}` was not given a value",
+                def.name.node, def.var_type.node
+            );
+            return Err(Refused {
+                message,
+                pos: Some(def.name.pos),
+            }
+            .into_server_error());
+        }
+    }
+    Ok(())
 }
 
 /// How many fields of `doc` carry an alias (each fragment counted once, where it is defined).

@@ -329,3 +329,36 @@ async fn a_query_nested_too_deep_is_refused() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_required_variable_without_a_value_is_a_request_error() {
+    let app = spawn_app().await;
+    let query = "query($id: ID!, $zone: String, $n: Int! = 3) { reservation(id: $id) { id start(timeZone: $zone) } rooms(minCapacity: $n) { id } }";
+    for variables in [json!({}), json!({"id": null}), json!({"zone": "UTC"})] {
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header(ACCEPT, "application/graphql-response+json")
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400, "{variables}");
+        let body: Value = resp.json().await.unwrap();
+        assert!(body.get("data").is_none(), "{body}");
+        let err = assert_refused(&body, "BAD_USER_INPUT");
+        assert!(
+            err["message"]
+                .as_str()
+                .unwrap()
+                .contains("`$id` of required type `ID!`"),
+            "{body}"
+        );
+        assert!(err.get("path").is_none(), "{body}");
+    }
+    // A nullable variable, or a required one with a default, may be left out.
+    let body = app
+        .graphql(query, json!({"id": "0190a5e0-0000-7000-8000-000000000000"}))
+        .await;
+    assert_eq!(body, json!({"data": {"reservation": null, "rooms": []}}));
+}
