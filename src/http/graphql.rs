@@ -139,9 +139,6 @@ pub(super) fn parse_body(body: &[u8]) -> Result<BatchRequest, String> {
     }
 }
 
-/// A single request or a non-empty list of them, read as what the first byte says it is:
-/// `BatchRequest`'s own (untagged) deserializer buffers the whole body into a generic tree to
-/// try each shape in turn, which was ~2% of a booking.
 /// Puts each request's top-level `documentId` (trusted documents) in its extensions, where
 /// `Documents::admit` reads it on every transport; async-graphql's `Request` has no field for
 /// it. Bodies that do not mention it (almost all) are not read again.
@@ -170,6 +167,9 @@ fn with_document_ids(body: &[u8], batch: &mut BatchRequest) {
     }
 }
 
+/// A single request or a non-empty list of them, read as what the first byte says it is:
+/// `BatchRequest`'s own (untagged) deserializer buffers the whole body into a generic tree to
+/// try each shape in turn, which was ~2% of a booking.
 fn read_batch(body: &[u8]) -> serde_json::Result<BatchRequest> {
     use serde::de::Error as _;
     match body.iter().find(|b| !b.is_ascii_whitespace()) {
