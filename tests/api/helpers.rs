@@ -81,6 +81,13 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// GETs `/graphql` with `params` (URL-encoded) and returns the JSON body.
+    pub async fn get_graphql(&self, params: &[(&str, &str)]) -> Value {
+        let url = reqwest::Url::parse_with_params(&self.url("/graphql"), params).expect("a URL");
+        let resp = self.client.get(url).send().await.expect("request sent");
+        resp.json().await.expect("JSON body")
+    }
+
     /// POSTs an operation and returns the JSON body (data and/or errors).
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         let resp = self

@@ -3,14 +3,13 @@
 //! token or a secret.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::process::{free_port, BIN};
+use crate::process::{free_port, wait_until_healthy, BIN};
 use crate::tokens::{admin, hs256, member, SECRET};
 
 /// The lines whose span carries `id`.
@@ -39,11 +38,7 @@ async fn json_logs_parse_line_by_line_and_carry_the_request_id_never_a_token() {
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while reqwest::get(format!("{base}/healthz")).await.is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_healthy(&base).await;
     let client = reqwest::Client::new();
     let post = |token: Option<String>, request_id: Option<&str>, query: &str| {
         let mut req = client

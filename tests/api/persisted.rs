@@ -83,20 +83,9 @@ async fn a_hash_first_then_the_document_then_the_hash_alone() {
     )
     .await;
     assert_eq!(body["data"]["rooms"][0]["name"], "Persisted", "{body}");
-    let url = reqwest::Url::parse_with_params(
-        &app.url("/graphql"),
-        &[("extensions", persisted(&hash).to_string())],
-    )
-    .unwrap();
-    let body: Value = app
-        .client
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = app
+        .get_graphql(&[("extensions", &persisted(&hash).to_string())])
+        .await;
     assert_eq!(body["data"]["rooms"][0]["name"], "Persisted", "{body}");
     let mut ws = WsClient::ready(&app).await;
     ws.send(json!({"type": "subscribe", "id": "1",
@@ -110,20 +99,9 @@ async fn a_hash_first_then_the_document_then_the_hash_alone() {
     );
     // Over GET an unknown hash is refused the same way.
     let other = hash_of("{ me { isAdmin } }");
-    let url = reqwest::Url::parse_with_params(
-        &app.url("/graphql"),
-        &[("extensions", persisted(&other).to_string())],
-    )
-    .unwrap();
-    let body: Value = app
-        .client
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = app
+        .get_graphql(&[("extensions", &persisted(&other).to_string())])
+        .await;
     assert_not_found(&body);
     // A malformed persistedQuery is BAD_USER_INPUT, never taken for a missing query.
     for bad in [
@@ -230,17 +208,7 @@ async fn trusted_documents_are_named_by_id_and_only_they_run_for_non_admins() {
     let id = format!("sha256:{}", hash_of(TRUSTED_ROOMS));
     let body = as_(None, json!({"documentId": id})).await;
     assert_eq!(body["data"]["rooms"][0]["name"], "Trusted", "{body}");
-    let url =
-        reqwest::Url::parse_with_params(&app.url("/graphql"), &[("documentId", &id)]).unwrap();
-    let body: Value = app
-        .client
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = app.get_graphql(&[("documentId", &id)]).await;
     assert_eq!(body["data"]["rooms"][0]["name"], "Trusted", "{body}");
     let mut ws = WsClient::ready(&app).await;
     ws.send(json!({"type": "subscribe", "id": "1", "payload": {"query": "", "documentId": id}}))

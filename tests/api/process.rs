@@ -18,6 +18,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Waits (at most 20 s) until the server at `base` answers `/healthz`.
+pub async fn wait_until_healthy(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{base}/healthz")).await.is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub struct Running {
     pub child: Child,
     pub base: String,
@@ -37,11 +46,7 @@ impl Running {
             .spawn()
             .unwrap();
         let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while reqwest::get(format!("{base}/healthz")).await.is_err() {
-            assert!(Instant::now() < deadline, "server did not start");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_until_healthy(&base).await;
         Running {
             child,
             base,
