@@ -5,7 +5,8 @@
 # 2. The integration suite again on PostgreSQL (ROOMBOOK_TEST_BACKEND=postgres), plus the
 #    PostgreSQL-only tests (replicas as real processes, the log reader's gap handling, outages),
 #    in a throwaway cluster that Debian's pg_virtualenv starts on a free loopback port as an
-#    unprivileged user and removes afterwards. PostgreSQL is installed first when missing.
+#    unprivileged user and removes afterwards. PostgreSQL is installed first when missing. The
+#    cluster has `ssl = on` with certificates made for the run, so those tests run over TLS.
 #
 # Arguments go to both test runs, e.g. `scripts/test.sh resume` for the tests named so.
 set -euo pipefail
@@ -17,6 +18,14 @@ cargo test "$@"
 echo "== cargo test --test api (PostgreSQL)"
 scripts/install-postgres.sh
 cargo build --tests --quiet
+# TLS: a CA made for this run signs the cluster's certificate (for `localhost` only) and a
+# client certificate; a second CA signs nothing. tests/api/pg_tls.rs connects with each.
+tls=$(mktemp -d)
+trap 'rm -rf "$tls"' EXIT
+scripts/make-test-certs.sh "$tls"
 # max_connections: each test server keeps a small pool, and the replica tests run three.
-pg_virtualenv -t -o max_connections=300 env ROOMBOOK_TEST_BACKEND=postgres \
+pg_virtualenv -t -o max_connections=300 \
+  -o ssl=on -o "ssl_cert_file=$tls/server.crt" -o "ssl_key_file=$tls/server.key" \
+  -o "ssl_ca_file=$tls/ca.crt" \
+  env ROOMBOOK_TEST_BACKEND=postgres ROOMBOOK_TEST_PG_TLS="$tls" \
   cargo test --test api "$@" -- --include-ignored

@@ -46,7 +46,8 @@ pub struct ServeConfig {
     pub addr: SocketAddr,
     /// The database: `:memory:` (the default, SQLite) keeps data in memory until exit; a file
     /// path (SQLite) keeps it across restarts; `postgres://user:password@host:port/db` (or
-    /// `postgresql://`) uses PostgreSQL 14+, which several replicas can share.
+    /// `postgresql://`) uses PostgreSQL 14+, which several replicas can share; it takes libpq's
+    /// `sslmode`, `sslrootcert`, `sslcert` and `sslkey` (e.g. `?sslmode=verify-full&sslrootcert=ca.pem`).
     #[arg(long, env = "DATABASE_URL", default_value = ":memory:")]
     pub database: String,
     /// PostgreSQL: most connections in this replica's pool (plus one for LISTEN). Few is

@@ -15,6 +15,7 @@ pub mod http;
 pub mod instant;
 pub mod jobs;
 pub mod metrics;
+pub mod pg_tls;
 pub mod socket;
 pub mod ws;
 

@@ -165,8 +165,8 @@ pub(super) fn snapshot(conn: &mut PgConnection) -> Result<Snapshot> {
 }
 
 impl crate::events::pg::LogStore for Db {
-    fn postgres_url(&self) -> Option<&str> {
-        Db::postgres_url(self)
+    fn postgres(&self) -> Option<&crate::pg_tls::PgTarget> {
+        Db::postgres(self)
     }
 
     fn events(&self) -> &Arc<EventLog> {

@@ -121,8 +121,8 @@ enum Backend {
     },
     Pg {
         pool: Pool<ConnectionManager<PgConnection>>,
-        /// The URL, for the log reader's own LISTEN connection.
-        url: String,
+        /// The URL and its TLS settings, for the log reader's own LISTEN connection.
+        target: crate::pg_tls::PgTarget,
     },
 }
 

@@ -2,6 +2,7 @@
 //! the pool and its error log, and what the handle tells about itself.
 
 use super::*;
+use crate::pg_tls::PgTarget;
 
 impl Db {
     /// Opens `url` (`:memory:`, a file path, or `postgres://...`), migrates it, and readies
@@ -57,9 +58,11 @@ impl Db {
             Error::internal(format_args!(
                 "cannot use PostgreSQL at {}: {}",
                 redact(url),
-                one_line(e)
+                // r2d2 words every failed first connection as a timeout; the cause follows.
+                one_line(e).trim_start_matches("timed out waiting for connection: ")
             ))
         };
+        let target = PgTarget::parse(url).map_err(|e| unreachable(&e))?;
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(1))
@@ -68,7 +71,7 @@ impl Db {
             // checkout would cost each request a round trip.
             .test_on_check_out(false)
             .error_handler(Box::new(PoolErrorLog))
-            .build(ConnectionManager::<PgConnection>::new(url))
+            .build(ConnectionManager::<PgConnection>::new(target.libpq_url()))
             .map_err(|e| unreachable(&e))?;
         let mut conn = pool.get().map_err(|e| unreachable(&e))?;
         // Replicas starting together: one migrates, the others wait and then find nothing to do.
@@ -86,10 +89,7 @@ impl Db {
         })?;
         let db = Db {
             inner: Arc::new(Inner {
-                backend: Backend::Pg {
-                    pool,
-                    url: url.to_owned(),
-                },
+                backend: Backend::Pg { pool, target },
                 log: Arc::new(EventLog::new(
                     state.database_id,
                     start,
@@ -103,7 +103,12 @@ impl Db {
             }),
         };
         let _guard = runtime.enter();
-        crate::events::pg::spawn(&db);
+        crate::events::pg::spawn(&db).map_err(|e| {
+            Error::internal(format_args!(
+                "cannot use PostgreSQL at {}: {e}",
+                redact(url)
+            ))
+        })?;
         Ok(db)
     }
 
@@ -141,10 +146,10 @@ impl Db {
         &self.inner.log
     }
 
-    /// The PostgreSQL URL, when that is the backend.
-    pub fn postgres_url(&self) -> Option<&str> {
+    /// The PostgreSQL database, when that is the backend.
+    pub fn postgres(&self) -> Option<&PgTarget> {
         match &self.inner.backend {
-            Backend::Pg { url, .. } => Some(url),
+            Backend::Pg { target, .. } => Some(target),
             Backend::Sqlite { .. } => None,
         }
     }

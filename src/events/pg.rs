@@ -18,10 +18,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio_postgres::{AsyncMessage, NoTls};
+use postgres_openssl::MakeTlsConnector;
+use tokio_postgres::AsyncMessage;
 
 use super::{EventLog, ReservationEvent};
 use crate::error::Result;
+use crate::pg_tls::PgTarget;
 
 /// The transaction-id bounds of a PostgreSQL snapshot: every transaction below `xmin` has
 /// ended; every one that has a transaction id at all is below `xmax`.
@@ -34,8 +36,8 @@ pub struct Snapshot {
 /// What the log reader needs from storage. Storage (`db::Db`) implements it and starts the
 /// reader, so the reader depends on this trait, not on storage: no import cycle.
 pub trait LogStore: Clone + Send + Sync + 'static {
-    /// The PostgreSQL URL, if the store is PostgreSQL (the reader runs only there).
-    fn postgres_url(&self) -> Option<&str>;
+    /// The PostgreSQL database, if the store is PostgreSQL (the reader runs only there).
+    fn postgres(&self) -> Option<&PgTarget>;
     /// The in-process log the reader publishes to.
     fn events(&self) -> &Arc<EventLog>;
     /// Up to `limit` events from `seq` `next` on, with the bounds of the snapshot they were
@@ -104,17 +106,21 @@ pub fn deliverable(next: &mut i64, seqs: &[i64], snap: Snapshot, gap: &mut Optio
 }
 
 /// Starts this replica's log reader and its LISTEN connection; both run until the runtime
-/// stops.
-pub fn spawn<S: LogStore>(db: &S) {
-    let Some(url) = db.postgres_url().map(str::to_owned) else {
-        return;
+/// stops. Fails (before starting either) when the listener's TLS settings cannot be used.
+pub fn spawn<S: LogStore>(db: &S) -> std::result::Result<(), String> {
+    let Some(target) = db.postgres() else {
+        return Ok(());
     };
+    let (mut config, tls) = target.listener()?;
+    config.application_name(LISTENER_NAME);
     tokio::spawn(read_log(db.clone()));
     tokio::spawn(listen(
         db.clone(),
-        url,
+        config,
+        tls,
         uuid::Uuid::new_v4().simple().to_string(),
     ));
+    Ok(())
 }
 
 /// Publishes the log in `seq` order, woken by local commits, NOTIFY, or the poll.
@@ -164,21 +170,16 @@ async fn read_log<S: LogStore>(db: S) {
 /// Keeps one connection LISTENing (reconnecting with backoff), rings the reader on every
 /// notification and on every (re)connect, and sends this replica's NOTIFYs, several commits
 /// folded into one.
-async fn listen<S: LogStore>(db: S, url: String, me: String) {
+async fn listen<S: LogStore>(
+    db: S,
+    config: tokio_postgres::Config,
+    tls: MakeTlsConnector,
+    me: String,
+) {
     let log = db.events();
     let mut backoff = Duration::from_millis(100);
     loop {
-        let config = match url.parse::<tokio_postgres::Config>() {
-            Ok(mut config) => {
-                config.application_name(LISTENER_NAME);
-                config
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "the database URL does not parse for the event listener");
-                return;
-            }
-        };
-        match config.connect(NoTls).await {
+        match config.connect(tls.clone()).await {
             Ok((client, mut connection)) => {
                 let messages = async {
                     let mut stream =

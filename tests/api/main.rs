@@ -19,6 +19,7 @@ mod logs;
 mod metrics;
 mod nodes;
 mod persisted;
+mod pg_tls;
 mod postgres;
 mod process;
 mod properties;
