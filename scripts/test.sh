@@ -17,6 +17,8 @@ cargo test "$@"
 
 echo "== cargo test --test api (PostgreSQL)"
 scripts/install-postgres.sh
+# The previous release, for the rolling-upgrade test (built once, then kept in target/).
+previous=${ROOMBOOK_PREVIOUS_BIN:-$(scripts/previous-release.sh)}
 cargo build --tests --quiet
 # TLS: a CA made for this run signs the cluster's certificate (for `localhost` only) and a
 # client certificate; a second CA signs nothing. tests/api/pg_tls.rs connects with each.
@@ -27,5 +29,5 @@ scripts/make-test-certs.sh "$tls"
 pg_virtualenv -t -o max_connections=300 \
   -o ssl=on -o "ssl_cert_file=$tls/server.crt" -o "ssl_key_file=$tls/server.key" \
   -o "ssl_ca_file=$tls/ca.crt" \
-  env ROOMBOOK_TEST_BACKEND=postgres ROOMBOOK_TEST_PG_TLS="$tls" \
+  env ROOMBOOK_TEST_BACKEND=postgres ROOMBOOK_TEST_PG_TLS="$tls" ROOMBOOK_PREVIOUS_BIN="$previous" \
   cargo test --test api "$@" -- --include-ignored

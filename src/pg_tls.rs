@@ -32,10 +32,12 @@ impl Mode {
             "require" => Mode::Require,
             "verify-ca" => Mode::VerifyCa,
             "verify-full" => Mode::VerifyFull,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "sslmode {} is not one of disable, allow, prefer, require, verify-ca, verify-full",
                 crate::error::quoted(other)
-            )),
+            ))
+            }
         })
     }
 }

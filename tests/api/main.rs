@@ -32,4 +32,5 @@ mod rooms;
 mod series;
 mod subscriptions;
 mod tokens;
+mod upgrade;
 mod ws_client;

@@ -36,13 +36,23 @@ pub struct Running {
 impl Running {
     /// Starts the binary with `args` and waits until `/healthz` answers.
     pub async fn start(args: &[&str]) -> Running {
+        Running::start_bin(BIN, args).await
+    }
+
+    /// Starts `bin` (another build of roombook, say the previous release) with `args`. Its
+    /// log is dropped unless `ROOMBOOK_TEST_SERVER_LOG` is set (then it goes to stderr).
+    pub async fn start_bin(bin: &str, args: &[&str]) -> Running {
         let port = free_port();
-        let child = Command::new(BIN)
+        let child = Command::new(bin)
             .args(["--addr", &format!("127.0.0.1:{port}")])
             .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(if std::env::var_os("ROOMBOOK_TEST_SERVER_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .unwrap();
         let base = format!("http://127.0.0.1:{port}");

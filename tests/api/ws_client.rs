@@ -155,6 +155,26 @@ impl WsClient {
         }
     }
 
+    /// The next protocol message, or `None` once the connection has closed (no close frame
+    /// needed); within 10 s.
+    pub async fn recv_or_closed(&mut self) -> Option<Value> {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("a message or a close within 10 s");
+            match msg {
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(t.as_str()).expect("JSON message");
+                    if v["type"] != "ka" && v["type"] != "ping" {
+                        return Some(v);
+                    }
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     /// The next protocol message within `wait`, if one comes.
     pub async fn try_recv(&mut self, wait: Duration) -> Option<Value> {
         tokio::time::timeout(wait, self.recv()).await.ok()
