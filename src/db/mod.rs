@@ -55,10 +55,11 @@ use crate::events::pg::Snapshot;
 use crate::events::{EventKind, EventLog, PreviousSlot, ReservationEvent};
 pub use conn::Conn;
 use models::{
-    EventLogRow, EventRow, ListFilter, NewEventRow, ReservationRow, RoomRow, RoomRulesRow,
-    SeriesRow, StoredStatus, StoredUuid,
+    EventLogRow, EventRow, ListFilter, NewEventRow, PageBounds, ReservationRow, RoomRow,
+    RoomRulesRow, SeriesRow, StoredStatus, StoredUuid,
 };
 pub use models::{RoomFilter, SERIES_PROBE_SQL};
+pub use reservations::ReservationList;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");

@@ -1,6 +1,7 @@
 //! Reservations: booking, cancelling, rescheduling, check-in and check-out, and the lists.
 
 use super::*;
+use crate::domain::page::{Direction, Page, PageRequest};
 
 impl Db {
     pub async fn reservation(&self, id: Uuid) -> Result<Option<Reservation>> {
@@ -81,6 +82,72 @@ impl Db {
                     })
                 })
                 .collect()
+        })
+        .await
+    }
+
+    /// A page of the reservations `list` selects in `window` (API.md "Pages"), ordered by
+    /// (start, id); `total` too when `want_total`. Keys are (start in micros, id).
+    pub async fn reservations_page(
+        &self,
+        list: ReservationList,
+        window: Window,
+        req: PageRequest<(i64, Uuid)>,
+        want_total: bool,
+    ) -> Result<Page<Reservation>> {
+        self.interact(move |conn| {
+            let room = list.room_id.map(|id| id.to_string());
+            if let Some(room) = room.as_ref().filter(|_| list.check_room) {
+                if !RoomRow::exists(conn, room)? {
+                    return Err(room_not_found(room));
+                }
+            }
+            let filter = ListFilter {
+                room_id: room.as_deref(),
+                owner: list.owner.as_ref(),
+                include_cancelled: list.include_cancelled,
+                from: domain::to_micros(window.from),
+                to: domain::to_micros(window.to),
+            };
+            let after = req.after.map(|(s, id)| (s, id.to_string()));
+            let before = req.before.map(|(s, id)| (s, id.to_string()));
+            let bounds = PageBounds {
+                after: after.as_ref().map(|(s, id)| (*s, id.as_str())),
+                before: before.as_ref().map(|(s, id)| (*s, id.as_str())),
+                backward: req.direction == Direction::Backward,
+                limit: req.limit,
+            };
+            let (mut rows, more) = ReservationRow::page(conn, &filter, &bounds)?;
+            let (has_next, has_previous) = match req.direction {
+                Direction::Forward => (
+                    more,
+                    match bounds.after {
+                        Some(at) => ReservationRow::any_beyond(conn, &filter, at, false)?,
+                        None => false,
+                    },
+                ),
+                Direction::Backward => {
+                    rows.reverse();
+                    let next = match bounds.before {
+                        Some(at) => ReservationRow::any_beyond(conn, &filter, at, true)?,
+                        None => false,
+                    };
+                    (next, more)
+                }
+            };
+            let total = match want_total {
+                true => Some(usize::try_from(ReservationRow::count(conn, &filter)?).unwrap_or(0)),
+                false => None,
+            };
+            Ok(Page {
+                items: rows
+                    .into_iter()
+                    .map(reservation_from_row)
+                    .collect::<Result<_>>()?,
+                has_next,
+                has_previous,
+                total,
+            })
         })
         .await
     }
@@ -299,13 +366,24 @@ pub(super) fn may_change(actor: &Actor, row: &ReservationRow) -> Result<()> {
 }
 
 /// A listing with more than `max` reservations is refused.
+/// Which reservations a paged listing selects (the window comes apart).
+#[derive(Clone, Debug, Default)]
+pub struct ReservationList {
+    pub room_id: Option<Uuid>,
+    /// Only what this owner booked.
+    pub owner: Option<Owner>,
+    pub include_cancelled: bool,
+    /// An unknown `room_id` is `NOT_FOUND` (else the room is known to exist).
+    pub check_room: bool,
+}
+
 fn refuse_more(more: bool, max: usize) -> Result<()> {
     match more {
         false => Ok(()),
         true => Err(too_many(
             "reservations",
             max,
-            "ask for a shorter window or one room",
+            "ask for a shorter window or one room, or page through reservationsConnection",
         )),
     }
 }

@@ -122,9 +122,19 @@ impl Db {
                 return Err(too_many(
                     "rooms",
                     max,
-                    "narrow them with minCapacity, building or features",
+                    "narrow them with minCapacity, building or features, or page through \
+                     roomsConnection",
                 ));
             }
+            rows.into_iter().map(room_from_row).collect()
+        })
+        .await
+    }
+
+    /// Every room matching `filter`, sorted by name (for `roomsConnection`, which pages them).
+    pub async fn all_rooms(&self, filter: RoomFilter) -> Result<Vec<Room>> {
+        self.interact(move |conn| {
+            let (rows, _) = RoomRow::list_by_name(conn, &filter, usize::MAX)?;
             rows.into_iter().map(room_from_row).collect()
         })
         .await

@@ -4,6 +4,7 @@
 mod check_in;
 mod fields;
 mod model;
+pub mod page;
 mod room;
 mod series;
 mod slot;

@@ -3,10 +3,13 @@
 use async_graphql::{Context, Object, Result, ID};
 
 use super::scalars::Timestamp;
-use super::types::{Node, Reservation, Room, Series, Viewer};
+use super::types::{
+    reservations_connection, ListId, Node, Reservation, ReservationConnection, Room,
+    RoomConnection, Series, Viewer,
+};
 use super::{data, parse_id, GqlResultExt, ListLimit};
 use crate::auth::{principal, Need};
-use crate::db::{Db, RoomFilter};
+use crate::db::{Db, ReservationList, RoomFilter};
 use crate::domain::{self, Slot, Window};
 use crate::error::Result as DomainResult;
 
@@ -100,6 +103,73 @@ impl Query {
             .await
             .gql()?;
         Ok(list.into_iter().map(Reservation::from).collect())
+    }
+
+    /// `reservations` as pages (API.md "Pages"): by start, then id; `first`/`after` forward,
+    /// `last`/`before` backward (1-500); filters and window defaults as `reservations`.
+    #[graphql(guard = "Need::Member")]
+    #[allow(clippy::too_many_arguments)]
+    async fn reservations_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        room_id: Option<ID>,
+        #[graphql(default_with = "Some(false)")] include_cancelled: Option<bool>,
+    ) -> Result<ReservationConnection> {
+        let include_cancelled = include_cancelled.unwrap_or(false);
+        let id = ListId::new(
+            "Query.reservationsConnection",
+            &[
+                &from.map(|t| t.0),
+                &to.map(|t| t.0),
+                &room_id,
+                &include_cancelled,
+            ],
+        );
+        let window =
+            Window::resolve(from.map(|t| t.0), to.map(|t| t.0), data::<Db>(ctx)?.now()).gql()?;
+        let list = ReservationList {
+            room_id: room_id.map(|id| parse_id(&id, "room")).transpose().gql()?,
+            owner: None,
+            include_cancelled,
+            check_room: true,
+        };
+        reservations_connection(ctx, id, list, window, first, after, last, before).await
+    }
+
+    /// `rooms` as pages (API.md "Pages"): by name, then id; filters as `rooms`.
+    #[allow(clippy::too_many_arguments)]
+    async fn rooms_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        min_capacity: Option<i32>,
+        building: Option<String>,
+        features: Option<Vec<String>>,
+        #[graphql(default_with = "Some(false)")] include_archived: Option<bool>,
+    ) -> Result<RoomConnection> {
+        let include_archived = include_archived.unwrap_or(false);
+        let id = ListId::new(
+            "Query.roomsConnection",
+            &[&min_capacity, &building, &features, &include_archived],
+        );
+        let req = id
+            .request::<(String, uuid::Uuid)>(first, after.as_deref(), last, before.as_deref())
+            .gql()?;
+        let filter = room_filter(min_capacity, building, features, include_archived).gql()?;
+        let mut rooms = data::<Db>(ctx)?.all_rooms(filter).await.gql()?;
+        let key = |r: &domain::Room| (r.name.clone(), r.id);
+        rooms.sort_by_key(key);
+        let page = crate::domain::page::page_of(rooms, key, &req);
+        Ok(id.connection(page, key, Room).into())
     }
 
     /// Who the caller is, in every mode: anonymous callers get no subject and no roles; in

@@ -622,6 +622,8 @@ async fn every_field_of_the_schema_has_a_rule_for_anonymous_callers_and_non_owne
         ("me", "{ me { isAdmin } }", Data, Data),
         ("reservation", "query($mine: ID!) { reservation(id: $mine) { id } }", Refused("UNAUTHENTICATED"), Data),
         ("reservations", "{ reservations { id } }", Refused("UNAUTHENTICATED"), Data),
+        ("reservationsConnection", "{ reservationsConnection(first: 5) { totalCount } }", Refused("UNAUTHENTICATED"), Data),
+        ("roomsConnection", "{ roomsConnection(first: 5) { edges { node { id } } } }", Data, Data),
         ("series", "query($series: ID!) { series(id: $series) { id } }", Refused("UNAUTHENTICATED"), Data),
         ("node", "query($mine: ID!) { node(id: $mine) { id } }", Refused("UNAUTHENTICATED"), Data),
         ("nodes", "query($series: ID!) { nodes(ids: [$series]) { id } }", Refused("UNAUTHENTICATED"), Data),

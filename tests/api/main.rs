@@ -18,6 +18,7 @@ mod live;
 mod logs;
 mod metrics;
 mod nodes;
+mod pages;
 mod persisted;
 mod pg_tls;
 mod postgres;

@@ -44,6 +44,15 @@ pub struct ListFilter<'a> {
     pub to: i64,
 }
 
+/// Where a page of a reservation listing lies: strictly between `after` and `before`
+/// (positions `(start_at, id)`), `limit` rows from `after` on (from `before` back if `backward`).
+pub struct PageBounds<'a> {
+    pub after: Option<(i64, &'a str)>,
+    pub before: Option<(i64, &'a str)>,
+    pub backward: bool,
+    pub limit: usize,
+}
+
 impl ReservationRow {
     pub fn insert(&self, conn: &mut Conn<'_>) -> QueryResult<usize> {
         dispatch!(conn, |c| diesel::insert_into(reservations::table)
@@ -172,6 +181,58 @@ impl ReservationRow {
             list_query!(f).select((reservations::start_at, reservations::end_at)),
             max
         ))
+    }
+
+    /// One page of what `f` lists, by (start, id): up to `bounds.limit` rows strictly between
+    /// the bounds, nearest `after` paging forward (nearest `before` backward, returned in
+    /// descending order), and whether there were more.
+    pub fn page(
+        conn: &mut Conn<'_>,
+        f: &ListFilter<'_>,
+        bounds: &PageBounds<'_>,
+    ) -> QueryResult<(Vec<Self>, bool)> {
+        use reservations::{id, start_at};
+        dispatch!(conn, |c| {
+            let mut q = filtered_query!(f);
+            if let Some((s, after)) = bounds.after {
+                q = q.filter(start_at.gt(s).or(start_at.eq(s).and(id.gt(after))));
+            }
+            if let Some((s, before)) = bounds.before {
+                q = q.filter(start_at.lt(s).or(start_at.eq(s).and(id.lt(before))));
+            }
+            let q = if bounds.backward {
+                q.order((start_at.desc(), id.desc()))
+            } else {
+                q.order((start_at.asc(), id.asc()))
+            };
+            c.at_most(q.select(ReservationRow::as_select()), bounds.limit)
+        })
+    }
+
+    /// How many rows `f` lists.
+    pub fn count(conn: &mut Conn<'_>, f: &ListFilter<'_>) -> QueryResult<i64> {
+        dispatch!(conn, |c| filtered_query!(f).count().get_result(c))
+    }
+
+    /// Whether `f` lists a row at or before the position `(start, id)` (`at_or_after`: at or
+    /// after it): what makes a previous (next) page exist beyond a page's bound.
+    pub fn any_beyond(
+        conn: &mut Conn<'_>,
+        f: &ListFilter<'_>,
+        (s, at): (i64, &str),
+        at_or_after: bool,
+    ) -> QueryResult<bool> {
+        use reservations::{id, start_at};
+        let found: Option<StoredUuid> = dispatch!(conn, |c| {
+            let q = filtered_query!(f);
+            let q = if at_or_after {
+                q.filter(start_at.gt(s).or(start_at.eq(s).and(id.ge(at))))
+            } else {
+                q.filter(start_at.lt(s).or(start_at.eq(s).and(id.le(at))))
+            };
+            c.first_row(q.select(id))
+        })?;
+        Ok(found.is_some())
     }
 
     /// The CONFIRMED reservations of `room_id` that have not ended at `now`, by start; locked
@@ -385,13 +446,20 @@ pub(super) use in_window;
 /// The listing query of `ReservationRow::list`, boxed for whichever backend runs it.
 macro_rules! list_query {
     ($f:expr) => {{
+        // By start only: the index delivers that order (ties in insertion order, as an
+        // index keeps equal keys by rowid), so SQLite does not sort.
+        filtered_query!($f).order(reservations::start_at.asc())
+    }};
+}
+pub(super) use list_query;
+
+/// The rows a `ListFilter` selects, unordered (for counting, and for pages to order).
+macro_rules! filtered_query {
+    ($f:expr) => {{
         let f: &ListFilter<'_> = $f;
         let mut q = reservations::table
             .into_boxed()
-            .filter(in_window!(f.from, f.to))
-            // By start only: the index delivers that order (ties in insertion order, as an
-            // index keeps equal keys by rowid), so SQLite does not sort.
-            .order(reservations::start_at.asc());
+            .filter(in_window!(f.from, f.to));
         if let Some(room) = f.room_id {
             q = q.filter(reservations::room_id.eq(room));
         }
@@ -410,4 +478,4 @@ macro_rules! list_query {
         q
     }};
 }
-pub(super) use list_query;
+pub(super) use filtered_query;

@@ -3,6 +3,7 @@
 
 mod inputs;
 mod node;
+mod pages;
 mod reservation;
 mod room;
 mod series;
@@ -10,6 +11,8 @@ mod viewer;
 
 pub use inputs::*;
 pub use node::*;
+pub(in crate::graphql) use pages::{reservation_key, reservations_connection, ListId};
+pub use pages::{ReservationConnection, RoomConnection};
 pub use reservation::*;
 pub use room::*;
 pub use series::*;

@@ -127,6 +127,30 @@ impl Room {
         let list = db.reservations_of(&self.0, window, max).await.gql()?;
         Ok(list.into_iter().map(Reservation::from).collect())
     }
+
+    /// `reservations` as pages (API.md "Pages"): by start, then id; `first`/`after` forward,
+    /// `last`/`before` backward (1-500); window defaults as `reservations`.
+    #[graphql(guard = "Need::Member")]
+    #[allow(clippy::too_many_arguments)] // the connection arguments, as the specification names them
+    async fn reservations_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+    ) -> Result<ReservationConnection> {
+        let (from, to) = (from.map(|t| t.0), to.map(|t| t.0));
+        let id = ListId::new("Room.reservationsConnection", &[&self.0.id, &from, &to]);
+        let window = Window::resolve(from, to, data::<Db>(ctx)?.now()).gql()?;
+        let list = crate::db::ReservationList {
+            room_id: Some(self.0.id),
+            ..Default::default()
+        };
+        reservations_connection(ctx, id, list, window, first, after, last, before).await
+    }
 }
 
 /// Loads one room through the batching loader; a reservation's room always exists.

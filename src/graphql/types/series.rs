@@ -58,6 +58,36 @@ impl Series {
             .gql()?;
         Ok(list.into_iter().map(Reservation::from).collect())
     }
+
+    /// `occurrences` as pages (API.md "Pages"): by start, then id; `first`/`after` forward,
+    /// `last`/`before` backward (1-500).
+    async fn occurrences_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(false)")] include_cancelled: Option<bool>,
+    ) -> Result<ReservationConnection> {
+        let include_cancelled = include_cancelled.unwrap_or(false);
+        let id = ListId::new(
+            "Series.occurrencesConnection",
+            &[&self.0.id, &include_cancelled],
+        );
+        let req = id
+            .request(first, after.as_deref(), last, before.as_deref())
+            .gql()?;
+        let mut list = data::<Db>(ctx)?
+            .series_occurrences(self.0.id, include_cancelled)
+            .await
+            .gql()?;
+        list.sort_by_key(reservation_key);
+        let page = domain::page::page_of(list, reservation_key, &req);
+        Ok(id
+            .connection(page, reservation_key, Reservation::from)
+            .into())
+    }
 }
 
 /// What `bookSeries` booked and what it left out.

@@ -58,4 +58,40 @@ impl Viewer {
             .gql()?;
         Ok(list.into_iter().map(Reservation::from).collect())
     }
+
+    /// `reservations` as pages (API.md "Pages"): by start, then id; `first`/`after` forward,
+    /// `last`/`before` backward (1-500). Empty where `reservations` is.
+    #[allow(clippy::too_many_arguments)]
+    async fn reservations_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        #[graphql(default_with = "Some(false)")] include_cancelled: Option<bool>,
+    ) -> Result<ReservationConnection> {
+        let (from, to) = (from.map(|t| t.0), to.map(|t| t.0));
+        let include_cancelled = include_cancelled.unwrap_or(false);
+        let owner = self.0.identity().and_then(|i| i.owner());
+        let id = ListId::new(
+            "Viewer.reservationsConnection",
+            &[&owner, &from, &to, &include_cancelled],
+        );
+        // Arguments are checked for everyone, so a client learns of a bad one in open mode too.
+        id.request::<(i64, uuid::Uuid)>(first, after.as_deref(), last, before.as_deref())
+            .gql()?;
+        let window = Window::resolve(from, to, data::<Db>(ctx)?.now()).gql()?;
+        let Some(owner) = owner else {
+            return Ok(super::pages::empty().into());
+        };
+        let list = crate::db::ReservationList {
+            owner: Some(owner),
+            include_cancelled,
+            ..Default::default()
+        };
+        reservations_connection(ctx, id, list, window, first, after, last, before).await
+    }
 }
