@@ -62,6 +62,8 @@ const DEFAULT_QUERY: &str = r#"# Welcome to roombook. Press the run button (or C
 #   { availableRooms(start: "2030-01-21T09:00:00Z", end: "2030-01-21T10:00:00Z", features: ["display"]) { name building } }
 #   mutation { bookSeries(input: {roomId: "ROOM-ID", start: "2030-01-21T09:00:00+01:00", end: "2030-01-21T09:30:00+01:00", recurrence: {frequency: WEEKLY, byWeekday: [MONDAY], count: 10}, organizerName: "Ada", organizerEmail: "ada@example.com"}) { series { id rrule } occurrences { start(timeZone: "Europe/Berlin") } skipped { start code policy } } }
 #   { me { subject name roles isAdmin reservations { id start room { name } } } }
+#   { reservationsConnection(first: 20) { totalCount edges { cursor node { id start room { name } } } pageInfo { hasNextPage endCursor } } }
+#   (the next page: the same with after: "<endCursor>"; every list that grows has a ...Connection)
 #   subscription { reservationEvents { kind at cursor reservation { id start end room { name } } } }
 #   (reconnecting? pass the last cursor you saw: reservationEvents(after: "...") misses nothing)
 
