@@ -8,12 +8,22 @@
 #    unprivileged user and removes afterwards. PostgreSQL is installed first when missing. The
 #    cluster has `ssl = on` with certificates made for the run, so those tests run over TLS.
 #
+# 3. On each backend, null propagation held against graphql-js over 2,000 generated documents
+#    (tests/clients/nullprop.mjs; npm packages from tests/clients' lockfile).
+#
 # Arguments go to both test runs, e.g. `scripts/test.sh resume` for the tests named so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Null propagation against graphql-js (tests/clients/nullprop.mjs), on each backend: with no
+# arguments, or when they name it (`scripts/test.sh nullprop`).
+nullprop=0
+if [ $# -eq 0 ] || [ "$*" = nullprop ]; then nullprop=1; fi
+if [ "$nullprop" = 1 ]; then npm ci --prefix tests/clients --no-audit --no-fund --silent; fi
+
 echo "== cargo test (SQLite)"
 cargo test "$@"
+if [ "$nullprop" = 1 ]; then node tests/clients/nullprop.mjs target/debug/roombook; fi
 
 echo "== cargo test --test api (PostgreSQL)"
 scripts/install-postgres.sh
@@ -30,4 +40,10 @@ pg_virtualenv -t -o max_connections=300 \
   -o ssl=on -o "ssl_cert_file=$tls/server.crt" -o "ssl_key_file=$tls/server.key" \
   -o "ssl_ca_file=$tls/ca.crt" \
   env ROOMBOOK_TEST_BACKEND=postgres ROOMBOOK_TEST_PG_TLS="$tls" ROOMBOOK_PREVIOUS_BIN="$previous" \
-  cargo test --test api "$@" -- --include-ignored
+  NULLPROP="$nullprop" bash -c 'set -e
+    cargo test --test api "$@" -- --include-ignored
+    if [ "$NULLPROP" = 1 ]; then
+      createdb nullprop
+      node tests/clients/nullprop.mjs target/debug/roombook \
+        "postgres://$PGUSER:$PGPASSWORD@$PGHOST:$PGPORT/nullprop"
+    fi' bash "$@"

@@ -214,7 +214,14 @@ async fn do_resolve_container_propagating<'a>(
                 .enumerate()
                 .map(|(index, fut)| fut.map(move |res| (index, res))),
         );
-        while let Some((index, field)) = set.next().await {
+        // Fields finish in any order; the response keeps the document's (the specification's
+        // ordered map), and of several Non-Null failures the first in the document propagates.
+        let mut done = Vec::with_capacity(set.len());
+        while let Some(field) = set.next().await {
+            done.push(field);
+        }
+        done.sort_unstable_by_key(|(index, _)| *index);
+        for (index, field) in done {
             handle(index, field);
         }
     } else {
