@@ -2,7 +2,7 @@
 //! measures it over loopback. Prints numbers; asserts nothing about speed.
 //!
 //!     cargo bench --bench load                 # every workload
-//!     cargo bench --bench load -- subscribe    # some: subscribe book history list race memory
+//!     cargo bench --bench load -- subscribe    # some: subscribe book history list pages race memory
 //!                                              #       policy available series release
 //!                                              #       idle-sockets half-open hostile
 //!     BENCH_DATABASE=postgres://... cargo bench --bench load -- replicas
@@ -500,6 +500,139 @@ async fn bench_list() {
         "list: {:.0} 100-row listings/s",
         done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64()
     );
+}
+
+/// Requests answered per second when `conns` clients send `body` back to back for `secs`;
+/// each answer must hold no error (checked on its bytes, so the client parses nothing).
+async fn rate_of(server: &Arc<Server>, body: Arc<String>, conns: u64, secs: u64) -> f64 {
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let tasks: Vec<_> = (0..conns)
+        .map(|_| {
+            let (server, body, done) = (server.clone(), body.clone(), done.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let bytes = server
+                        .client
+                        .post(format!("{}/graphql", server.base))
+                        .header("content-type", "application/json")
+                        .body(body.as_str().to_owned())
+                        .send()
+                        .await
+                        .expect("request")
+                        .bytes()
+                        .await
+                        .expect("body");
+                    assert!(
+                        !bytes.windows(8).any(|w| w == b"\"errors\""),
+                        "{}",
+                        String::from_utf8_lossy(&bytes)
+                    );
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let t = Instant::now();
+    futures_util::future::join_all(tasks).await;
+    done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64()
+}
+
+/// Issue 25's two numbers, interleaved in one server: a 100-row room listing through
+/// `reservationsConnection(first: 100)` against the list field (the harness's `list` query),
+/// and the list field's named query sent as an APQ hash against the same sent in full.
+/// ROUNDS (5) rounds of SECONDS (3) each per variant; prints medians and per-round ratios.
+async fn bench_pages() {
+    use sha2::Digest;
+    let server = Arc::new(Server::start().await);
+    let room = server.room("pages").await;
+    let base = origin();
+    for i in 0..100 {
+        server
+            .book(&room, base + Days::minutes(30 * i), 30, "p")
+            .await;
+    }
+    let from = base.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let to = (base + Days::days(30)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let vars = json!({"id": room, "from": from, "to": to});
+    let list = "query List($id: ID!, $from: DateTime!, $to: DateTime!) { room(id: $id) { reservations(from: $from, to: $to) { id start end } } }";
+    let page = "query Page($id: ID!, $from: DateTime!, $to: DateTime!) { room(id: $id) { reservationsConnection(first: 100, from: $from, to: $to) { edges { node { id start end } } pageInfo { hasNextPage endCursor } } } }";
+    let hash: String = sha2::Sha256::digest(list.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let apq = |with_query: bool| {
+        let mut b = json!({"operationName": "List", "variables": vars,
+            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": hash}}});
+        if with_query {
+            b["query"] = json!(list);
+        }
+        b
+    };
+    // Register the hash, and check each variant answers 100 rows.
+    let registered: Value = server
+        .client
+        .post(format!("{}/graphql", server.base))
+        .json(&apq(true))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        registered["data"]["room"]["reservations"]
+            .as_array()
+            .map(Vec::len),
+        Some(100)
+    );
+    let paged = server.gql(page, vars.clone()).await;
+    assert_eq!(
+        paged["data"]["room"]["reservationsConnection"]["edges"]
+            .as_array()
+            .map(Vec::len),
+        Some(100),
+        "{paged}"
+    );
+    let bodies = [
+        (
+            "list field",
+            json!({"query": list, "operationName": "List", "variables": vars}),
+        ),
+        (
+            "connection",
+            json!({"query": page, "operationName": "Page", "variables": vars}),
+        ),
+        ("list by APQ hash", apq(false)),
+    ]
+    .map(|(name, b)| (name, Arc::new(b.to_string())));
+    let (rounds, secs, conns) = (
+        env_num("ROUNDS", 5),
+        env_num("SECONDS", 3),
+        env_num("CONNS", 32),
+    );
+    let mut rates = vec![Vec::new(); bodies.len()];
+    for _ in 0..rounds {
+        for (i, (_, body)) in bodies.iter().enumerate() {
+            rates[i].push(rate_of(&server, body.clone(), conns, secs).await);
+        }
+    }
+    let median = |xs: &mut Vec<f64>| {
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    let ratio = |a: usize, b: usize| {
+        let mut r: Vec<f64> = rates[a].iter().zip(&rates[b]).map(|(x, y)| x / y).collect();
+        median(&mut r)
+    };
+    let (connection, by_hash) = (ratio(1, 0), ratio(2, 0));
+    for (i, (name, _)) in bodies.iter().enumerate() {
+        println!(
+            "pages: {name}: {:.0} 100-row answers/s (median of {rounds})",
+            median(&mut rates[i].clone())
+        );
+    }
+    println!("pages: connection / list field = {connection:.3} (bar 0.9); APQ hash / full document = {by_hash:.3} (bar 1.0)");
 }
 
 async fn bench_race() {
@@ -1208,6 +1341,9 @@ fn main() {
         }
         if runs("list") {
             bench_list().await;
+        }
+        if runs("pages") {
+            bench_pages().await;
         }
         if runs("policy") {
             bench_policy().await;

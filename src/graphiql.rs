@@ -170,6 +170,6 @@ mod tests {
             }
             ran += 1;
         }
-        assert_eq!(ran, 5);
+        assert_eq!(ran, 6);
     }
 }

@@ -59,7 +59,7 @@ use models::{
     RoomRulesRow, SeriesRow, StoredStatus, StoredUuid,
 };
 pub use models::{RoomFilter, SERIES_PROBE_SQL};
-pub use reservations::ReservationList;
+pub use reservations::{Held, ReservationList};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");

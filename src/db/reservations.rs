@@ -152,6 +152,77 @@ impl Db {
         .await
     }
 
+    /// A forward page (`first`/`after`) of `room`'s CONFIRMED reservations in `window`:
+    /// `reservations_page`'s answer for `Room.reservationsConnection`'s common case, by one
+    /// prepared statement (plus one for `after`'s previous page, and the count if wanted).
+    /// `slots_only`: read each reservation's slot alone (a third of the row).
+    pub async fn room_page(
+        &self,
+        room: &Room,
+        window: Window,
+        after: Option<(i64, Uuid)>,
+        limit: usize,
+        slots_only: bool,
+        want_total: bool,
+    ) -> Result<Page<Held>> {
+        let room_id = room.id;
+        self.interact(move |conn| {
+            let room = room_id.to_string();
+            let bounds = (domain::to_micros(window.from), domain::to_micros(window.to));
+            let after_id = after.map(|(_, id)| id.to_string());
+            let position = match (&after, &after_id) {
+                (Some((start, _)), Some(id)) => (*start, id.as_str()),
+                _ => (i64::MIN, ""),
+            };
+            let (items, more) = if slots_only {
+                let (rows, more) =
+                    ReservationRow::room_page_slots(conn, &room, bounds, position, limit)?;
+                let items = rows
+                    .into_iter()
+                    .map(|(id, start, end)| {
+                        Ok(Held::Slot(ReservationSlot {
+                            id: id.0,
+                            room_id,
+                            start: instant(start)?,
+                            end: instant(end)?,
+                            status: ReservationStatus::Confirmed,
+                        }))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                (items, more)
+            } else {
+                let (rows, more) = ReservationRow::room_page(conn, &room, bounds, position, limit)?;
+                let items = rows
+                    .into_iter()
+                    .map(|r| reservation_from_row(r).map(Held::Full))
+                    .collect::<Result<Vec<_>>>()?;
+                (items, more)
+            };
+            let filter = ListFilter {
+                room_id: Some(&room),
+                owner: None,
+                include_cancelled: false,
+                from: bounds.0,
+                to: bounds.1,
+            };
+            let has_previous = match after {
+                Some(_) => ReservationRow::any_beyond(conn, &filter, position, false)?,
+                None => false,
+            };
+            let total = match want_total {
+                true => Some(usize::try_from(ReservationRow::count(conn, &filter)?).unwrap_or(0)),
+                false => None,
+            };
+            Ok(Page {
+                items,
+                has_next: more,
+                has_previous,
+                total,
+            })
+        })
+        .await
+    }
+
     pub(super) async fn list(
         &self,
         window: Window,
@@ -366,6 +437,13 @@ pub(super) fn may_change(actor: &Actor, row: &ReservationRow) -> Result<()> {
 }
 
 /// A listing with more than `max` reservations is refused.
+/// A reservation as a page read it: whole, or only its slot.
+#[derive(Clone, Debug)]
+pub enum Held {
+    Full(Reservation),
+    Slot(ReservationSlot),
+}
+
 /// Which reservations a paged listing selects (the window comes apart).
 #[derive(Clone, Debug, Default)]
 pub struct ReservationList {

@@ -130,6 +130,16 @@ async fn a_room_pages_forward_and_backward_with_exact_flags_and_total() {
         pages,
         vec![(10, (true, false)), (10, (true, true)), (5, (false, true))]
     );
+    // Whole reservations (not only their slots) page the same way.
+    let whole = "query($id: ID!, $after: String) { room(id: $id) {
+        reservationsConnection(first: 20, after: $after) { edges { node { id title organizerName } } } } }";
+    let body = app.graphql(whole, json!({"id": room})).await;
+    let conn = connection(&body, &["room", "reservationsConnection"]);
+    assert_eq!(ids(conn), booked[..20].to_vec());
+    assert!(
+        conn["edges"][0]["node"]["organizerName"].is_string(),
+        "{body}"
+    );
     // `totalCount` follows the window, not the page.
     let body = app
         .graphql(

@@ -209,6 +209,42 @@ impl ReservationRow {
         })
     }
 
+    /// A forward page of one room's CONFIRMED reservations (`Room.reservationsConnection`'s
+    /// common case) as one static statement, kept prepared: up to `limit` after the position
+    /// `after` (`(i64::MIN, "")` for the first page), and whether there were more. By start
+    /// only, as `list_in_room`: a room's CONFIRMED reservations never overlap, so no two
+    /// share a start and (start, id) is the same order, from the index without a sort.
+    pub fn room_page(
+        conn: &mut Conn<'_>,
+        room_id: &str,
+        (from, to): (i64, i64),
+        (start, id): (i64, &str),
+        limit: usize,
+    ) -> QueryResult<(Vec<Self>, bool)> {
+        dispatch!(conn, |c| c.at_most(
+            room_page_query!(room_id, from, to, start, id).select(ReservationRow::as_select()),
+            limit
+        ))
+    }
+
+    /// As `room_page`, only each reservation's id, start and end.
+    pub fn room_page_slots(
+        conn: &mut Conn<'_>,
+        room_id: &str,
+        (from, to): (i64, i64),
+        (start, id): (i64, &str),
+        limit: usize,
+    ) -> QueryResult<(Vec<SlotRow>, bool)> {
+        dispatch!(conn, |c| c.at_most(
+            room_page_query!(room_id, from, to, start, id).select((
+                reservations::id,
+                reservations::start_at,
+                reservations::end_at
+            )),
+            limit
+        ))
+    }
+
     /// How many rows `f` lists.
     pub fn count(conn: &mut Conn<'_>, f: &ListFilter<'_>) -> QueryResult<i64> {
         dispatch!(conn, |c| filtered_query!(f).count().get_result(c))
@@ -420,6 +456,19 @@ macro_rules! room_list_query {
     }};
 }
 pub(super) use room_list_query;
+
+/// `room_list_query` after the position `(start, id)`.
+macro_rules! room_page_query {
+    ($room:expr, $from:expr, $to:expr, $start:expr, $id:expr) => {{
+        let (start, id): (i64, &str) = ($start, $id);
+        room_list_query!($room, $from, $to).filter(
+            reservations::start_at.gt(start).or(reservations::start_at
+                .eq(start)
+                .and(reservations::id.gt(id))),
+        )
+    }};
+}
+pub(super) use room_page_query;
 
 /// The reservations overlapping `[from, to)`, as terms the index can search: one that starts
 /// before `to` and ends after `from` starts at most the longest reservation's length before

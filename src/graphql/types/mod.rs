@@ -9,9 +9,12 @@ mod room;
 mod series;
 mod viewer;
 
+use crate::domain::page::Direction;
 pub use inputs::*;
 pub use node::*;
-pub(in crate::graphql) use pages::{reservation_key, reservations_connection, ListId};
+pub(in crate::graphql) use pages::{
+    held_key, nodes_want_slots_only, reservation_key, reservations_connection, wants_total, ListId,
+};
 pub use pages::{ReservationConnection, RoomConnection};
 pub use reservation::*;
 pub use room::*;

@@ -23,9 +23,11 @@ pub struct PageInfo {
     end_cursor: Option<String>,
 }
 
-/// A page as built, before it takes its GraphQL type.
-pub(in crate::graphql) struct Built<N> {
-    edges: Vec<(String, N)>,
+/// A page as built, before it takes its GraphQL type: each node with its position, the
+/// list the positions belong to (cursors are written only when a client selects them).
+pub(in crate::graphql) struct Built<N, K> {
+    edges: Vec<(N, K)>,
+    list: std::sync::Arc<ListId>,
     page_info: PageInfo,
     total: i32,
 }
@@ -33,13 +35,24 @@ pub(in crate::graphql) struct Built<N> {
 /// A connection type and its edge type for one node type (async-graphql's generic objects
 /// cannot nest, so each pair is written out).
 macro_rules! connection_types {
-    ($connection:ident, $edge:ident, $node:ty, $items:literal) => {
+    ($connection:ident, $edge:ident, $node:ty, $key:ty, $items:literal) => {
         #[doc = concat!("One ", $items, " of a page, and the cursor of its position.")]
-        #[derive(SimpleObject)]
         pub struct $edge {
-            /// Opaque: pass it as `after` or `before` to the same field with the same arguments.
-            cursor: String,
             node: $node,
+            key: $key,
+            list: std::sync::Arc<ListId>,
+        }
+
+        #[Object]
+        impl $edge {
+            /// Opaque: pass it as `after` or `before` to the same field with the same arguments.
+            async fn cursor(&self) -> String {
+                self.list.cursor(&self.key)
+            }
+
+            async fn node(&self) -> &$node {
+                &self.node
+            }
         }
 
         #[doc = concat!("A page of ", $items, "s (the GraphQL Cursor Connections specification).")]
@@ -51,13 +64,18 @@ macro_rules! connection_types {
             total_count: i32,
         }
 
-        impl From<Built<$node>> for $connection {
-            fn from(b: Built<$node>) -> Self {
+        impl From<Built<$node, $key>> for $connection {
+            fn from(b: Built<$node, $key>) -> Self {
+                let list = b.list;
                 $connection {
                     edges: b
                         .edges
                         .into_iter()
-                        .map(|(cursor, node)| $edge { cursor, node })
+                        .map(|(node, key)| $edge {
+                            node,
+                            key,
+                            list: list.clone(),
+                        })
                         .collect(),
                     page_info: b.page_info,
                     total_count: b.total,
@@ -71,9 +89,10 @@ connection_types!(
     ReservationConnection,
     ReservationEdge,
     Reservation,
+    (i64, uuid::Uuid),
     "reservation"
 );
-connection_types!(RoomConnection, RoomEdge, Room, "room");
+connection_types!(RoomConnection, RoomEdge, Room, (String, uuid::Uuid), "room");
 
 /// What a cursor's position is made of: the list's sort key and the id that breaks ties.
 pub(in crate::graphql) trait CursorKey: Sized {
@@ -181,26 +200,30 @@ impl ListId {
         })
     }
 
-    /// The connection of `page`, each item's cursor made from `key`.
+    /// The connection of `page`, each item's position read by `key`.
     pub fn connection<T, N, K: CursorKey>(
-        &self,
+        self,
         page: Page<T>,
         key: impl Fn(&T) -> K,
         node: impl Fn(T) -> N,
-    ) -> Built<N> {
-        let edges: Vec<(String, N)> = page
+    ) -> Built<N, K> {
+        let edges: Vec<(N, K)> = page
             .items
             .into_iter()
-            .map(|item| (self.cursor(&key(&item)), node(item)))
+            .map(|item| {
+                let k = key(&item);
+                (node(item), k)
+            })
             .collect();
         Built {
             page_info: PageInfo {
                 has_next_page: page.has_next,
                 has_previous_page: page.has_previous,
-                start_cursor: edges.first().map(|e| e.0.clone()),
-                end_cursor: edges.last().map(|e| e.0.clone()),
+                start_cursor: edges.first().map(|e| self.cursor(&e.1)),
+                end_cursor: edges.last().map(|e| self.cursor(&e.1)),
             },
             edges,
+            list: std::sync::Arc::new(self),
             total: page
                 .total
                 .map_or(0, |t| i32::try_from(t).unwrap_or(i32::MAX)),
@@ -209,9 +232,10 @@ impl ListId {
 }
 
 /// An empty connection (a list that has nothing for this caller).
-pub(in crate::graphql) fn empty<N>() -> Built<N> {
+pub(in crate::graphql) fn empty<N, K>(list: ListId) -> Built<N, K> {
     Built {
         edges: Vec::new(),
+        list: std::sync::Arc::new(list),
         page_info: PageInfo {
             has_next_page: false,
             has_previous_page: false,
@@ -230,6 +254,31 @@ pub(in crate::graphql) fn wants_total(ctx: &Context<'_>) -> bool {
 /// A reservation's position: (start in microseconds, id).
 pub(in crate::graphql) fn reservation_key(r: &domain::Reservation) -> (i64, uuid::Uuid) {
     (domain::to_micros(r.start), r.id)
+}
+
+/// A page-read reservation's position.
+pub(in crate::graphql) fn held_key(h: &crate::db::Held) -> (i64, uuid::Uuid) {
+    match h {
+        crate::db::Held::Full(r) => (domain::to_micros(r.start), r.id),
+        crate::db::Held::Slot(s) => (domain::to_micros(s.start), s.id),
+    }
+}
+
+/// Whether the connection being resolved selects, on its nodes, only what a reservation's
+/// slot answers (as `Reservation::wanted_slots_only` for a list field).
+pub(in crate::graphql) fn nodes_want_slots_only(ctx: &Context<'_>) -> bool {
+    ctx.field()
+        .selection_set()
+        .filter(|f| f.name() == "edges")
+        .all(|edges| {
+            edges
+                .selection_set()
+                .filter(|f| f.name() == "node")
+                .all(|node| {
+                    node.selection_set()
+                        .all(|f| Reservation::is_slot_field(f.name()))
+                })
+        })
 }
 
 /// A page of reservations: `list` in `window`, as `first`/`after`/`last`/`before` ask.

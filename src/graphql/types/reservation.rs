@@ -35,6 +35,15 @@ enum Held {
     Slot(domain::ReservationSlot),
 }
 
+impl From<crate::db::Held> for Reservation {
+    fn from(h: crate::db::Held) -> Self {
+        match h {
+            crate::db::Held::Full(r) => Reservation(Held::Full(r)),
+            crate::db::Held::Slot(s) => Reservation(Held::Slot(s)),
+        }
+    }
+}
+
 impl From<domain::Reservation> for Reservation {
     fn from(r: domain::Reservation) -> Self {
         Reservation(Held::Full(r))
@@ -56,7 +65,12 @@ impl Reservation {
     pub(in crate::graphql) fn wanted_slots_only(ctx: &Context<'_>) -> bool {
         ctx.field()
             .selection_set()
-            .all(|f| SLOT_FIELDS.contains(&f.name()))
+            .all(|f| Self::is_slot_field(f.name()))
+    }
+
+    /// Whether a slot answers the field `name`.
+    pub(in crate::graphql) fn is_slot_field(name: &str) -> bool {
+        SLOT_FIELDS.contains(&name)
     }
 
     fn slot(&self) -> domain::ReservationSlot {

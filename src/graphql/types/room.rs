@@ -144,7 +144,27 @@ impl Room {
     ) -> Result<ReservationConnection> {
         let (from, to) = (from.map(|t| t.0), to.map(|t| t.0));
         let id = ListId::new("Room.reservationsConnection", &[&self.0.id, &from, &to]);
-        let window = Window::resolve(from, to, data::<Db>(ctx)?.now()).gql()?;
+        let db = data::<Db>(ctx)?;
+        let window = Window::resolve(from, to, db.now()).gql()?;
+        let req = id
+            .request::<(i64, uuid::Uuid)>(first, after.as_deref(), last, before.as_deref())
+            .gql()?;
+        if req.direction == Direction::Forward && req.before.is_none() {
+            // The common case (a client paging forward) in one prepared statement, reading
+            // only slots when that is all the nodes show, as the list field does.
+            let page = db
+                .room_page(
+                    &self.0,
+                    window,
+                    req.after,
+                    req.limit,
+                    nodes_want_slots_only(ctx),
+                    wants_total(ctx),
+                )
+                .await
+                .gql()?;
+            return Ok(id.connection(page, held_key, Reservation::from).into());
+        }
         let list = crate::db::ReservationList {
             room_id: Some(self.0.id),
             ..Default::default()

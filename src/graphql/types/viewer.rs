@@ -85,7 +85,7 @@ impl Viewer {
             .gql()?;
         let window = Window::resolve(from, to, data::<Db>(ctx)?.now()).gql()?;
         let Some(owner) = owner else {
-            return Ok(super::pages::empty().into());
+            return Ok(super::pages::empty(id).into());
         };
         let list = crate::db::ReservationList {
             owner: Some(owner),

@@ -1,6 +1,8 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use futures_util::{FutureExt, StreamExt as _, stream::FuturesUnordered};
+use futures_util::FutureExt;
+#[cfg(feature = "dynamic-schema")]
+use futures_util::{StreamExt as _, stream::FuturesUnordered};
 use indexmap::IndexMap;
 
 use crate::{
@@ -187,8 +189,8 @@ async fn do_resolve_container_propagating<'a>(
     parallel: bool,
     fields: Fields<'a>,
 ) -> ServerResult<Value> {
-    let Fields(futures, selected) = fields;
-    let mut results = IndexMap::new();
+    let Fields(mut futures, selected) = fields;
+    let mut results = IndexMap::with_capacity(futures.len());
     let mut failed: Option<ServerError> = None;
     let mut handle = |index: usize, res| match res {
         Ok((name, value)) => insert_value(&mut results, name, value),
@@ -206,22 +208,18 @@ async fn do_resolve_container_propagating<'a>(
         },
     };
 
-    if parallel {
-        let mut set = FuturesUnordered::new();
-        set.extend(
-            futures
-                .into_iter()
-                .enumerate()
-                .map(|(index, fut)| fut.map(move |res| (index, res))),
-        );
-        // Fields finish in any order; the response keeps the document's (the specification's
-        // ordered map), and of several Non-Null failures the first in the document propagates.
-        let mut done = Vec::with_capacity(set.len());
-        while let Some(field) = set.next().await {
-            done.push(field);
+    if futures.len() == 1 {
+        // One field (an edge's `node`, say): nothing to run beside it.
+        if let Some(fut) = futures.pop() {
+            handle(0, fut.await);
         }
-        done.sort_unstable_by_key(|(index, _)| *index);
-        for (index, field) in done {
+    } else if parallel {
+        // Concurrently, answered in document order (the specification's ordered map), so of
+        // several Non-Null failures the first in the document propagates. `join_all` keeps
+        // the order and, for the few fields of most objects, polls a plain vector instead of
+        // allocating a task per field as `FuturesUnordered` does.
+        let done = futures_util::future::join_all(futures).await;
+        for (index, field) in done.into_iter().enumerate() {
             handle(index, field);
         }
     } else {
