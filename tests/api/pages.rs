@@ -504,3 +504,53 @@ async fn in_secured_mode_pages_keep_the_list_fields_rules() {
         0
     );
 }
+
+#[tokio::test]
+async fn edges_answer_alike_however_their_fields_are_selected() {
+    let app = spawn_app().await;
+    let room = app.create_room("Shapes", 4).await;
+    book_many(&app, &room, 3).await;
+    let page = |edges: &str| {
+        format!(
+            "query($id: ID!) {{ room(id: $id) {{ reservationsConnection(first: 3) {{ edges {edges} }} }} }}"
+        )
+    };
+    let plain = app
+        .graphql(&page("{ __typename cursor node { id start } }"), json!({"id": room}))
+        .await;
+    let edges = &connection(&plain, &["room", "reservationsConnection"])["edges"];
+    assert_eq!(edges.as_array().unwrap().len(), 3);
+    assert_eq!(edges[0]["__typename"], "ReservationEdge");
+    for other in [
+        // A fragment, an inline fragment, a directive, and a field named twice take the
+        // executor's general way; the answer is the same.
+        "{ ...E } } } } fragment E on ReservationEdge { __typename cursor node { id start }",
+        "{ ... on ReservationEdge { __typename cursor } node { id start } }",
+        "{ __typename cursor node @include(if: true) { id start } }",
+        "{ __typename cursor node { id } node { start } }",
+    ] {
+        let query = if other.contains("fragment E") {
+            format!(
+                "query($id: ID!) {{ room(id: $id) {{ reservationsConnection(first: 3) {{ edges {other} }}"
+            )
+        } else {
+            page(other)
+        };
+        let body = app.graphql(&query, json!({"id": room})).await;
+        assert_eq!(body, plain, "{query}");
+    }
+    // A node's Non-Null field failing nulls the nearest nullable parent (the room), with the
+    // error at its place.
+    let body = app
+        .graphql(
+            &page("{ cursor node { id start(timeZone: \"Nowhere/Land\") } }"),
+            json!({"id": room}),
+        )
+        .await;
+    assert_eq!(body["data"]["room"], Value::Null, "{body}");
+    assert_eq!(
+        body["errors"][0]["path"],
+        json!(["room", "reservationsConnection", "edges", 0, "node", "start"]),
+        "{body}"
+    );
+}

@@ -43,6 +43,7 @@ macro_rules! connection_types {
             list: std::sync::Arc<ListId>,
         }
 
+        #[doc = concat!("One ", $items, " of a page, and the cursor of its position.")]
         #[Object]
         impl $edge {
             /// Opaque: pass it as `after` or `before` to the same field with the same arguments.
@@ -55,10 +56,20 @@ macro_rules! connection_types {
             }
         }
 
+        impl EdgeParts for $edge {
+            type Node = $node;
+            fn node(&self) -> &$node {
+                &self.node
+            }
+            fn cursor(&self) -> String {
+                self.list.cursor(&self.key)
+            }
+        }
+
         #[doc = concat!("A page of ", $items, "s (the GraphQL Cursor Connections specification).")]
         #[derive(SimpleObject)]
         pub struct $connection {
-            edges: Vec<$edge>,
+            edges: Edges<$edge>,
             page_info: PageInfo,
             /// How many items the whole filtered list has (not the page).
             total_count: i32,
@@ -68,21 +79,112 @@ macro_rules! connection_types {
             fn from(b: Built<$node, $key>) -> Self {
                 let list = b.list;
                 $connection {
-                    edges: b
-                        .edges
-                        .into_iter()
-                        .map(|(node, key)| $edge {
-                            node,
-                            key,
-                            list: list.clone(),
-                        })
-                        .collect(),
+                    edges: Edges(
+                        b.edges
+                            .into_iter()
+                            .map(|(node, key)| $edge {
+                                node,
+                                key,
+                                list: list.clone(),
+                            })
+                            .collect(),
+                    ),
                     page_info: b.page_info,
                     total_count: b.total,
                 }
             }
         }
     };
+}
+
+/// What the fast path of `Edges` reads off an edge.
+pub(in crate::graphql) trait EdgeParts: async_graphql::OutputType {
+    type Node: async_graphql::OutputType;
+    fn node(&self) -> &Self::Node;
+    fn cursor(&self) -> String;
+}
+
+/// A connection's `edges` (`[XEdge!]!` in the schema). When a client selects plain fields on
+/// each edge (no fragment, directive or repeated name: what Apollo and Relay send), each edge
+/// object is written here, its nodes resolved concurrently as a list's items are, instead of
+/// through the executor's general object machinery (one object per item more than the list
+/// field: the difference between a page and a listing was a fifth of the time, `cargo bench
+/// --bench load -- pages`). Anything else takes the general way.
+pub struct Edges<E>(Vec<E>);
+
+impl<E: EdgeParts> async_graphql::OutputType for Edges<E> {
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        <Vec<E> as async_graphql::OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <Vec<E> as async_graphql::OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut async_graphql::registry::Registry) -> String {
+        <Vec<E> as async_graphql::OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &async_graphql::ContextSelectionSet<'_>,
+        field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
+    ) -> async_graphql::ServerResult<async_graphql::Value> {
+        use async_graphql::parser::types::Selection;
+        use async_graphql::Value;
+        let items = &ctx.item.node.items;
+        let mut keys = Vec::with_capacity(items.len());
+        // (Schema extensions would not see these edges' fields: roombook's schema has none,
+        // `graphql::build`.)
+        let plain = items.iter().all(|s| match &s.node {
+            Selection::Field(f) => {
+                let key = f.node.response_key().node.as_str();
+                let fresh = !keys.contains(&key);
+                keys.push(key);
+                fresh
+                    && f.node.directives.is_empty()
+                    && matches!(f.node.name.node.as_str(), "node" | "cursor" | "__typename")
+            }
+            _ => false,
+        });
+        if !plain {
+            return async_graphql::resolver_utils::resolve_list(
+                ctx,
+                field,
+                &self.0,
+                Some(self.0.len()),
+            )
+            .await;
+        }
+        let edges = self.0.iter().enumerate().map(|(idx, edge)| {
+            let ctx_idx = ctx.with_index(idx);
+            async move {
+                let mut object = async_graphql::indexmap::IndexMap::with_capacity(items.len());
+                for selection in items {
+                    let Selection::Field(f) = &selection.node else {
+                        continue;
+                    };
+                    let ctx_field = ctx_idx.with_field(f);
+                    let value = match f.node.name.node.as_str() {
+                        "node" => {
+                            let inner = ctx_field.with_selection_set(&f.node.selection_set);
+                            edge.node()
+                                .resolve(&inner, f)
+                                .await
+                                .map_err(|e| ctx_field.set_error_path(e))?
+                        }
+                        "cursor" => Value::String(edge.cursor()),
+                        _ => Value::String(E::type_name().into_owned()),
+                    };
+                    object.insert(f.node.response_key().node.clone(), value);
+                }
+                Ok::<_, async_graphql::ServerError>(Value::Object(object))
+            }
+        });
+        Ok(Value::List(
+            futures_util::future::try_join_all(edges).await?,
+        ))
+    }
 }
 
 connection_types!(
