@@ -516,7 +516,10 @@ async fn edges_answer_alike_however_their_fields_are_selected() {
         )
     };
     let plain = app
-        .graphql(&page("{ __typename cursor node { id start } }"), json!({"id": room}))
+        .graphql(
+            &page("{ __typename cursor node { id start } }"),
+            json!({"id": room}),
+        )
         .await;
     let edges = &connection(&plain, &["room", "reservationsConnection"])["edges"];
     assert_eq!(edges.as_array().unwrap().len(), 3);
@@ -550,7 +553,14 @@ async fn edges_answer_alike_however_their_fields_are_selected() {
     assert_eq!(body["data"]["room"], Value::Null, "{body}");
     assert_eq!(
         body["errors"][0]["path"],
-        json!(["room", "reservationsConnection", "edges", 0, "node", "start"]),
+        json!([
+            "room",
+            "reservationsConnection",
+            "edges",
+            0,
+            "node",
+            "start"
+        ]),
         "{body}"
     );
 }
