@@ -18,7 +18,7 @@ const RESERVATION: &str =
     "query($id: ID!) { reservation(id: $id) { id status start end organizerName checkedInAt } }";
 
 /// A room made by an admin of `app`.
-async fn room_of(app: &crate::helpers::TestApp, name: &str) -> String {
+pub async fn room_of(app: &crate::helpers::TestApp, name: &str) -> String {
     let body = app
         .graphql_as(
             Some(&hs256(&admin("root"))),

@@ -427,20 +427,9 @@ async fn a_list_field_over_its_limit_names_the_connection_to_use() {
 
 #[tokio::test]
 async fn in_secured_mode_pages_keep_the_list_fields_rules() {
-    use crate::tokens::{admin, hs256, member, spawn_hs256};
+    use crate::tokens::{hs256, member, spawn_hs256};
     let app = spawn_hs256().await;
-    let root = hs256(&admin("root"));
-    let body = app
-        .graphql_as(
-            Some(&root),
-            "mutation { createRoom(input: {name: \"Guarded\", capacity: 4}) { id } }",
-            json!({}),
-        )
-        .await;
-    let room = body["data"]["createRoom"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let room = crate::identity::room_of(&app, "Guarded").await;
     let (ada, bob) = (hs256(&member("ada")), hs256(&member("bob")));
     let book = "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id } }";
     let mut adas = Vec::new();

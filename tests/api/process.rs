@@ -76,6 +76,20 @@ impl Running {
             .unwrap()
     }
 
+    /// Creates a room named `name` (open mode) and returns its id.
+    pub async fn create_room(&self, name: &str) -> String {
+        let body = self
+            .gql(
+                "mutation($n: String!) { createRoom(input: {name: $n, capacity: 4}) { id } }",
+                json!({"n": name}),
+            )
+            .await;
+        body["data"]["createRoom"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_owned()
+    }
+
     /// Sends SIGTERM and returns the exit code.
     pub fn terminate(self) -> Option<i32> {
         self.signal("-TERM")

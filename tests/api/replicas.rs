@@ -25,19 +25,6 @@ fn book_vars(room: &str, start: &str, end: &str) -> Value {
                  "organizerName": "Ada", "organizerEmail": "ada@example.com"}})
 }
 
-async fn create_room(on: &Running, name: &str) -> String {
-    let body = on
-        .gql(
-            "mutation($n: String!) { createRoom(input: {name: $n, capacity: 4}) { id } }",
-            json!({"n": name}),
-        )
-        .await;
-    body["data"]["createRoom"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned()
-}
-
 /// Waits until the subscription `ws` just asked for is live (another process cannot be asked):
 /// books probes in `room` (a year ahead) through `via` until one arrives, then drains any
 /// other. Returns the last event seen.
@@ -65,7 +52,7 @@ async fn until_live(ws: &mut WsClient, via: &Running, room: &str) -> Value {
 #[ignore = "PostgreSQL only: scripts/test.sh runs it"]
 async fn sixty_four_overlapping_bookings_over_three_replicas_have_one_winner_every_round() {
     let (replicas, _) = replicas(3).await;
-    let room = create_room(&replicas[0], "Contested").await;
+    let room = replicas[0].create_room("Contested").await;
     let client = reqwest::Client::new();
     let rounds = 50;
     let mut bad_rounds = Vec::new();
@@ -118,8 +105,8 @@ async fn sixty_four_overlapping_bookings_over_three_replicas_have_one_winner_eve
 async fn a_subscriber_on_one_replica_gets_every_change_through_the_others_once_in_room_order() {
     let (replicas, _) = replicas(3).await;
     let rooms = [
-        create_room(&replicas[1], "East").await,
-        create_room(&replicas[2], "West").await,
+        replicas[1].create_room("East").await,
+        replicas[2].create_room("West").await,
     ];
     let mut ws = WsClient::ready_at(replicas[0].addr).await;
     ws.subscribe("1", EVENTS, json!({})).await;
@@ -203,7 +190,7 @@ async fn a_subscriber_on_one_replica_gets_every_change_through_the_others_once_i
 #[ignore = "PostgreSQL only: scripts/test.sh runs it"]
 async fn a_cursor_from_one_replica_resumes_on_another() {
     let (replicas, _) = replicas(3).await;
-    let room = create_room(&replicas[0], "A").await;
+    let room = replicas[0].create_room("A").await;
     let mut ws = WsClient::ready_at(replicas[0].addr).await;
     ws.subscribe("1", EVENTS, json!({})).await;
     let seen = until_live(&mut ws, &replicas[1], &room).await;
@@ -236,7 +223,7 @@ async fn a_replica_killed_mid_stream_loses_no_acknowledged_booking() {
     let (mut replicas, _) = replicas(2).await;
     let survivor = replicas.pop().unwrap();
     let victim = replicas.pop().unwrap();
-    let room = create_room(&victim, "Busy").await;
+    let room = victim.create_room("Busy").await;
     let pid = victim.child.id().to_string();
     let acked = book_until_killed(&victim, &room, || {
         let killed = std::process::Command::new("kill")

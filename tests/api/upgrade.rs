@@ -146,19 +146,6 @@ async fn subscriber(
     (events, resumed)
 }
 
-async fn create_room(on: &Running, name: &str) -> String {
-    let body = on
-        .gql(
-            "mutation($n: String!) { createRoom(input: {name: $n, capacity: 4}) { id } }",
-            json!({"n": name}),
-        )
-        .await;
-    body["data"]["createRoom"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{body}"))
-        .to_owned()
-}
-
 /// 32 bookings of overlapping slots of `room` at once, spread over `via`: one wins, every
 /// other is refused with `OVERLAP`. Returns a description of what was wrong, if anything.
 async fn race(via: &[&Running], room: &str, round: i64) -> Option<String> {
@@ -197,8 +184,8 @@ async fn a_rolling_upgrade_from_the_previous_release_fails_no_request_and_loses_
     // Two replicas of the previous release: they create the schema as it was.
     let old: Vec<Running> =
         futures_util::future::join_all((0..2).map(|_| Running::start_bin(&previous, &args))).await;
-    let room = create_room(&old[0], "Rolling").await;
-    let contested = create_room(&old[1], "Contested").await;
+    let room = old[0].create_room("Rolling").await;
+    let contested = old[1].create_room("Contested").await;
     let rotation = Rotation::default();
     old.iter().for_each(|r| rotation.add(r));
 
