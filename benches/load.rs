@@ -551,12 +551,27 @@ async fn rate_of(server: &Arc<Server>, body: Arc<String>, conns: u64, secs: u64)
     done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64()
 }
 
+/// A request naming `query` (operation `name`) by its SHA-256, Apollo's automatic persisted
+/// queries; with the document too when `with_query` (which registers the hash).
+fn apq_body(name: &str, query: &str, variables: &Value, with_query: bool) -> Value {
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(query.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut body = json!({"operationName": name, "variables": variables,
+        "extensions": {"persistedQuery": {"version": 1, "sha256Hash": hash}}});
+    if with_query {
+        body["query"] = json!(query);
+    }
+    body
+}
+
 /// Issue 25's two numbers, interleaved in one server: a 100-row room listing through
 /// `reservationsConnection(first: 100)` against the list field (the harness's `list` query),
 /// and the list field's named query sent as an APQ hash against the same sent in full.
 /// ROUNDS (5) rounds of SECONDS (3) each per variant; prints medians and per-round ratios.
 async fn bench_pages() {
-    use sha2::Digest;
     let server = Arc::new(Server::start().await);
     let room = server.room("pages").await;
     let base = origin();
@@ -570,29 +585,8 @@ async fn bench_pages() {
     let vars = json!({"id": room, "from": from, "to": to});
     let list = "query List($id: ID!, $from: DateTime!, $to: DateTime!) { room(id: $id) { reservations(from: $from, to: $to) { id start end } } }";
     let page = "query Page($id: ID!, $from: DateTime!, $to: DateTime!) { room(id: $id) { reservationsConnection(first: 100, from: $from, to: $to) { edges { node { id start end } } pageInfo { hasNextPage endCursor } } } }";
-    let hash: String = sha2::Sha256::digest(list.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let apq = |with_query: bool| {
-        let mut b = json!({"operationName": "List", "variables": vars,
-            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": hash}}});
-        if with_query {
-            b["query"] = json!(list);
-        }
-        b
-    };
     // Register the hash, and check each variant answers 100 rows.
-    let registered: Value = server
-        .client
-        .post(format!("{}/graphql", server.base))
-        .json(&apq(true))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let registered = server.gql_body(&apq_body("List", list, &vars, true)).await;
     assert_eq!(
         registered["data"]["room"]["reservations"]
             .as_array()
@@ -610,19 +604,9 @@ async fn bench_pages() {
     // A page as Apollo Client writes it (a fragment, `__typename` on every object), in full and
     // by APQ hash: a client's real document, longer than the list query.
     let client = "query RoomPage($id: ID!, $from: DateTime!, $to: DateTime!, $after: String) {\n  room(id: $id) {\n    id\n    name\n    reservationsConnection(first: 100, after: $after, from: $from, to: $to) {\n      edges {\n        cursor\n        node {\n          ...ReservationSlot\n          __typename\n        }\n        __typename\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n        __typename\n      }\n      __typename\n    }\n    __typename\n  }\n}\n\nfragment ReservationSlot on Reservation {\n  id\n  start\n  end\n  status\n}";
-    let client_hash: String = sha2::Sha256::digest(client.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let client_apq = |with_query: bool| {
-        let mut b = json!({"operationName": "RoomPage", "variables": vars,
-            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": client_hash}}});
-        if with_query {
-            b["query"] = json!(client);
-        }
-        b
-    };
-    let registered = server.gql_body(&client_apq(true)).await;
+    let registered = server
+        .gql_body(&apq_body("RoomPage", client, &vars, true))
+        .await;
     assert!(registered["errors"].is_null(), "{registered}");
     let bodies = [
         (
@@ -633,12 +617,15 @@ async fn bench_pages() {
             "connection",
             json!({"query": page, "operationName": "Page", "variables": vars}),
         ),
-        ("list by APQ hash", apq(false)),
+        ("list by APQ hash", apq_body("List", list, &vars, false)),
         (
             "client page in full",
             json!({"query": client, "operationName": "RoomPage", "variables": vars}),
         ),
-        ("client page by APQ hash", client_apq(false)),
+        (
+            "client page by APQ hash",
+            apq_body("RoomPage", client, &vars, false),
+        ),
     ]
     .map(|(name, b)| (name, Arc::new(b.to_string())));
     let (rounds, secs, conns) = (
