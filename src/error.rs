@@ -89,6 +89,12 @@ pub enum Error {
     /// `missedEvents`); the feed goes on.
     #[error("this subscription fell behind and missed {0} events; refetch what you show, the feed goes on from here")]
     MissedEvents(u64),
+    /// An idempotency key sent again with another input or for another mutation.
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
+    /// Approving or declining a reservation (or series) with nothing PENDING.
+    #[error("{0}")]
+    NotPending(String),
     /// Anything that is the server's fault. The detail is logged, never sent.
     #[error("internal error")]
     Internal(String),
@@ -120,6 +126,20 @@ pub enum PolicyRule {
 }
 
 impl PolicyRule {
+    /// Every rule, in the order the policy checks them.
+    pub const ALL: [PolicyRule; 5] = [
+        PolicyRule::MinDuration,
+        PolicyRule::MaxDuration,
+        PolicyRule::BookingHorizon,
+        PolicyRule::OpeningHours,
+        PolicyRule::Buffer,
+    ];
+
+    /// The rule `as_str` spells `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PolicyRule::MinDuration => "MIN_DURATION",
@@ -165,6 +185,8 @@ impl Error {
             Error::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Error::DocumentNotTrusted(_) => "DOCUMENT_NOT_TRUSTED",
             Error::Forbidden(_) => "FORBIDDEN",
+            Error::IdempotencyKeyReused(_) => "IDEMPOTENCY_KEY_REUSED",
+            Error::NotPending(_) => "NOT_PENDING",
             Error::Internal(_) | Error::MissedEvents(_) => "INTERNAL",
         }
     }

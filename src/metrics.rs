@@ -205,7 +205,7 @@ impl Metrics {
         series.seconds.record(elapsed.as_secs_f64());
     }
 
-    /// Counts one `bookRoom` by its outcome: `booked` or the error code.
+    /// Counts one `bookRoom` by its outcome: `booked`, `replayed` or the error code.
     pub fn booking(&self, outcome: &'static str) {
         let inner = &self.inner;
         if let Some(counter) = inner

@@ -168,6 +168,17 @@ impl Principal {
         }
     }
 
+    /// Whose idempotency keys this caller's are (API.md "Idempotent mutations"): the token's
+    /// issuer and subject; everyone's in open mode.
+    pub fn key_scope(&self) -> String {
+        match self {
+            Principal::Open | Principal::Anonymous => String::new(),
+            Principal::Token(id) => {
+                format!("{}\n{}", id.issuer, id.subject.as_deref().unwrap_or(""))
+            }
+        }
+    }
+
     /// The identity of a token caller.
     pub fn identity(&self) -> Option<&Identity> {
         match self {

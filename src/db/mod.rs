@@ -11,6 +11,7 @@
 mod admit;
 mod conn;
 mod event_log;
+mod idempotency;
 mod models;
 mod open;
 mod release;
@@ -23,6 +24,7 @@ mod tx;
 
 use admit::*;
 use event_log::*;
+use idempotency::*;
 pub use open::{is_postgres, redact};
 use rooms::*;
 use rows::*;
@@ -46,7 +48,7 @@ use crate::auth::Actor;
 use crate::clock::Clock;
 use crate::domain::{
     self, buffer_violation, check_cancellable, BookingRequest, ConflictMode, Features,
-    OccurrenceConflict, OpeningHours, Owner, RescheduleRequest, Reservation, ReservationSlot,
+    OccurrenceConflict, Once, OpeningHours, Owner, RescheduleRequest, Reservation, ReservationSlot,
     ReservationStatus, Room, RoomDetails, RoomPolicy, Series, SeriesBooking, SeriesRequest, Slot,
     Window,
 };
@@ -55,11 +57,11 @@ use crate::events::pg::Snapshot;
 use crate::events::{EventKind, EventLog, PreviousSlot, ReservationEvent};
 pub use conn::Conn;
 use models::{
-    EventLogRow, EventRow, ListFilter, NewEventRow, PageBounds, ReservationRow, RoomRow,
-    RoomRulesRow, SeriesRow, StoredStatus, StoredUuid,
+    EventLogRow, EventRow, IdempotencyRow, ListFilter, NewEventRow, PageBounds, ReservationRow,
+    RoomRow, RoomRulesRow, SeriesRow, StoredStatus, StoredUuid,
 };
 pub use models::{RoomFilter, SERIES_PROBE_SQL};
-pub use reservations::{Held, ReservationList};
+pub use reservations::{Booked, Held, ReservationList};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");

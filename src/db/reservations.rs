@@ -254,7 +254,9 @@ impl Db {
     }
 
     /// Books `req` if its room exists and the slot is free: check and write in one step.
-    pub async fn book(&self, req: BookingRequest) -> Result<Reservation> {
+    /// With `once`, a retry of a booking that succeeded returns that reservation as it is now
+    /// (`replayed`), and changes nothing.
+    pub async fn book(&self, req: BookingRequest, once: Option<Once>) -> Result<Booked> {
         let slot = micros(req.slot);
         let room_id = req.room_id;
         let probe = move |conn: &mut Conn<'_>| {
@@ -268,6 +270,17 @@ impl Db {
         };
         let inner = Arc::clone(&self.inner);
         let write = move |conn: &mut Conn<'_>, now: DateTime<Utc>| {
+            let at = domain::to_micros(now);
+            if let Claimed::Replay(id, _) = claim(conn, once.as_ref(), at)? {
+                let (reservation, none) = replayed_reservation(conn, id)?;
+                return Ok((
+                    Booked {
+                        reservation,
+                        replayed: true,
+                    },
+                    none,
+                ));
+            }
             let rules = lock_room(conn, &inner.rules, room_id)?;
             admit(conn, &rules, room_id, req.slot, None, now, Probe::AtWrite)?;
             let booker = Booker {
@@ -279,26 +292,36 @@ impl Db {
             let row = new_confirmed_row(room_id, req.slot, &booker, None, &rules, now);
             guard_overlap(row.insert(conn))?;
             let reservation = reservation_from_row(row)?;
+            record(conn, once.as_ref(), reservation.id, None, at)?;
             let event = event(EventKind::Booked, &reservation, None, now);
-            Ok((reservation, vec![event]))
+            let booked = Booked {
+                reservation,
+                replayed: false,
+            };
+            Ok((booked, vec![event]))
         };
         let booked = self.guarded(write, probe).await?;
-        self.deadline_set(booked.auto_release_at);
+        self.deadline_set(booked.reservation.auto_release_at);
         Ok(booked)
     }
 
     /// Cancels reservation `id`: its slot is free again.
-    pub async fn cancel(&self, id: Uuid, actor: Actor) -> Result<Reservation> {
+    pub async fn cancel(&self, id: Uuid, actor: Actor, once: Option<Once>) -> Result<Reservation> {
         self.write(move |conn, now| {
+            let at = domain::to_micros(now);
+            if let Claimed::Replay(id, _) = claim(conn, once.as_ref(), at)? {
+                return replayed_reservation(conn, id);
+            }
             let mut row = find_reservation_for_update(conn, id)?;
             may_change(&actor, &row)?;
             lock_rooms(conn, [row.room_id.0])?;
             check_cancellable(&reservation_from_row(row.clone())?, now)?;
             row.status = StoredStatus(ReservationStatus::Cancelled);
-            row.updated_at = domain::to_micros(now);
+            row.updated_at = at;
             row.auto_release_at = None;
             row.update(conn)?;
             let reservation = reservation_from_row(row)?;
+            record(conn, once.as_ref(), reservation.id, None, at)?;
             let event = event(EventKind::Cancelled, &reservation, None, now);
             Ok((reservation, vec![event]))
         })
@@ -312,6 +335,7 @@ impl Db {
         id: Uuid,
         req: RescheduleRequest,
         actor: Actor,
+        once: Option<Once>,
     ) -> Result<Reservation> {
         let req = Arc::new(req);
         let wanted = Arc::clone(&req);
@@ -330,6 +354,10 @@ impl Db {
             )?)
         };
         let write = move |conn: &mut Conn<'_>, now: DateTime<Utc>| {
+            let at = domain::to_micros(now);
+            if let Claimed::Replay(id, _) = claim(conn, once.as_ref(), at)? {
+                return replayed_reservation(conn, id);
+            }
             let mut row = find_reservation_for_update(conn, id)?;
             may_change(&actor, &row)?;
             let before = reservation_from_row(row.clone())?;
@@ -360,6 +388,7 @@ impl Db {
             }
             guard_overlap(row.update(conn))?;
             let reservation = reservation_from_row(row)?;
+            record(conn, once.as_ref(), reservation.id, None, at)?;
             let previous = PreviousSlot {
                 start: before.start,
                 end: before.end,
@@ -436,7 +465,14 @@ pub(super) fn may_change(actor: &Actor, row: &ReservationRow) -> Result<()> {
     actor.may_change(owner.as_ref(), "reservation", row.id.0)
 }
 
-/// A listing with more than `max` reservations is refused.
+/// What `bookRoom` made: the reservation, and whether it was made before (a retry with the
+/// same idempotency key, answered without a change).
+#[derive(Clone, Debug)]
+pub struct Booked {
+    pub reservation: Reservation,
+    pub replayed: bool,
+}
+
 /// A reservation as a page read it: whole, or only its slot.
 #[derive(Clone, Debug)]
 pub enum Held {
@@ -455,6 +491,7 @@ pub struct ReservationList {
     pub check_room: bool,
 }
 
+/// A listing with more than `max` reservations is refused.
 fn refuse_more(more: bool, max: usize) -> Result<()> {
     match more {
         false => Ok(()),

@@ -101,3 +101,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     rooms,
     series,
 );
+
+diesel::table! {
+    idempotency_keys (scope, idem_key) {
+        scope -> Text,
+        idem_key -> Text,
+        fingerprint -> Text,
+        result_id -> Text,
+        detail -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}

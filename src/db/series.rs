@@ -8,10 +8,19 @@ impl Db {
     /// each). A refused one fails the whole series (`SERIES_CONFLICT`, listing every refused
     /// occurrence) or, with `ConflictMode::Skip`, is reported and left out. One BOOKED event
     /// per occurrence, in start order.
-    pub async fn book_series(&self, req: SeriesRequest) -> Result<SeriesBooking> {
+    /// With `once`, a retry of a series that was booked returns it as it is now.
+    pub async fn book_series(
+        &self,
+        req: SeriesRequest,
+        once: Option<Once>,
+    ) -> Result<SeriesBooking> {
         let inner = Arc::clone(&self.inner);
         let booking = self
             .write(move |conn, now| {
+                let at = domain::to_micros(now);
+                if let Claimed::Replay(id, detail) = claim(conn, once.as_ref(), at)? {
+                    return Ok((replayed_series(conn, id, detail)?, Vec::new()));
+                }
                 let room_id = req.room_id;
                 let rules = lock_room(conn, &inner.rules, room_id)?;
                 if rules.archived {
@@ -47,7 +56,6 @@ impl Db {
                         conflicts: refused,
                     });
                 }
-                let at = domain::to_micros(now);
                 let first_day =
                     domain::Weekday::of(req.first.start().with_timezone(&rules.tz).date_naive());
                 let series = SeriesRow {
@@ -88,6 +96,13 @@ impl Db {
                     .iter()
                     .map(|r| event(EventKind::Booked, r, None, now))
                     .collect();
+                record(
+                    conn,
+                    once.as_ref(),
+                    series.id.0,
+                    skipped_detail(&refused)?,
+                    at,
+                )?;
                 let booking = SeriesBooking {
                     series: series_from_row(series)?,
                     occurrences,

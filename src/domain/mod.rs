@@ -3,6 +3,7 @@
 
 mod check_in;
 mod fields;
+mod idempotency;
 mod model;
 pub mod page;
 mod room;
@@ -14,6 +15,7 @@ pub use check_in::{auto_release_at, check_in, check_out, CheckIn};
 pub use fields::{
     building_key, description, place, Capacity, Email, OrganizerName, RoomName, Title,
 };
+pub use idempotency::{Once, IDEMPOTENCY_WINDOW_MICROS};
 pub use model::{Owner, Reservation, ReservationSlot, ReservationStatus, Room, RoomDetails};
 pub use room::{
     buffer_violation, earliest_at_or_after, free_slots, local_instant, opening_intervals,

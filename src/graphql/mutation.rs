@@ -10,13 +10,14 @@ use super::types::{
 };
 use super::{data, parse_id, DefaultTimeZone, GqlResultExt};
 use crate::auth::{principal, Actor, Need};
-use crate::db::Db;
+use crate::db::{Booked, Db};
 use crate::domain::{
-    self, BookingInput, BookingRequest, Capacity, Features, RescheduleRequest, RoomDetails,
+    self, BookingInput, BookingRequest, Capacity, Features, Once, RescheduleRequest, RoomDetails,
     RoomName, RoomPolicy, SeriesRequest,
 };
 use crate::error::Result as DomainResult;
 use crate::metrics::Metrics;
+use serde_json::json;
 
 /// The root of every write.
 pub struct Mutation;
@@ -77,12 +78,26 @@ impl Mutation {
         let db = data::<Db>(ctx)?;
         let booked = async {
             let room_id = parse_id(&input.room_id, "room")?;
-            let organizer = principal(ctx)
-                .map_err(|e| crate::Error::internal(e.message))?
-                .organizer(
-                    input.organizer_name.as_deref(),
-                    input.organizer_email.as_deref(),
-                )?;
+            let caller = principal(ctx).map_err(|e| crate::Error::internal(e.message))?;
+            let organizer = caller.organizer(
+                input.organizer_name.as_deref(),
+                input.organizer_email.as_deref(),
+            )?;
+            let once = input
+                .idempotency_key
+                .as_deref()
+                .map(|key| {
+                    let input = json!({
+                        "roomId": room_id,
+                        "start": domain::to_micros(input.start.0),
+                        "end": domain::to_micros(input.end.0),
+                        "title": input.title,
+                        "organizerName": organizer.name,
+                        "organizerEmail": organizer.email,
+                    });
+                    Once::new(caller.key_scope(), key, "bookRoom", &input)
+                })
+                .transpose()?;
             let request = BookingRequest::validate(
                 BookingInput {
                     room_id,
@@ -94,24 +109,47 @@ impl Mutation {
                     owner: organizer.owner,
                 },
                 db.now(),
-            )?;
-            db.book(request).await
+            );
+            match (request, once) {
+                (Ok(request), once) => db.book(request, once).await,
+                // A retry after the slot's start passed: the first success still answers it.
+                (Err(refused), Some(once)) => match db.replay_booking(once).await? {
+                    Some(reservation) => Ok(Booked {
+                        reservation,
+                        replayed: true,
+                    }),
+                    None => Err(refused),
+                },
+                (Err(refused), None) => Err(refused),
+            }
         }
         .await;
         data::<Metrics>(ctx)?.booking(match &booked {
+            Ok(b) if b.replayed => "replayed",
             Ok(_) => "booked",
             Err(e) => e.code(),
         });
-        Ok(Reservation::from(booked.gql()?))
+        Ok(Reservation::from(booked.gql()?.reservation))
     }
 
     /// Cancels a reservation; its slot is free again. `ALREADY_CANCELLED` if it was, `IN_PAST`
-    /// if it has ended.
+    /// if it has ended. With `idempotencyKey`, a retry returns the reservation as it is now.
     #[graphql(guard = "Need::Member")]
-    async fn cancel_reservation(&self, ctx: &Context<'_>, id: ID) -> Result<Reservation> {
+    async fn cancel_reservation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        idempotency_key: Option<String>,
+    ) -> Result<Reservation> {
         let id = parse_id(&id, "reservation").gql()?;
+        let once = once(
+            ctx,
+            idempotency_key,
+            "cancelReservation",
+            json!({ "id": id }),
+        )?;
         Ok(Reservation::from(
-            data::<Db>(ctx)?.cancel(id, actor(ctx)?).await.gql()?,
+            data::<Db>(ctx)?.cancel(id, actor(ctx)?, once).await.gql()?,
         ))
     }
 
@@ -129,12 +167,24 @@ impl Mutation {
             .map(|r| parse_id(&r, "room"))
             .transpose()
             .gql()?;
+        let fingerprint = json!({
+            "id": id,
+            "start": input.start.map(|t| domain::to_micros(t.0)),
+            "end": input.end.map(|t| domain::to_micros(t.0)),
+            "roomId": room_id,
+        });
+        let once = once(
+            ctx,
+            input.idempotency_key,
+            "rescheduleReservation",
+            fingerprint,
+        )?;
         let request =
             RescheduleRequest::new(input.start.map(|t| t.0), input.end.map(|t| t.0), room_id)
                 .gql()?;
         Ok(Reservation::from(
             data::<Db>(ctx)?
-                .reschedule(id, request, actor(ctx)?)
+                .reschedule(id, request, actor(ctx)?, once)
                 .await
                 .gql()?,
         ))
@@ -194,8 +244,19 @@ impl Mutation {
         )
         .gql()?;
         request.owner = organizer.owner;
+        let fingerprint = json!({
+            "roomId": room_id,
+            "start": domain::to_micros(input.start.0),
+            "end": domain::to_micros(input.end.0),
+            "recurrence": format!("{:?}", request.recurrence),
+            "title": input.title,
+            "organizerName": organizer.name,
+            "organizerEmail": organizer.email,
+            "onConflict": format!("{:?}", request.on_conflict),
+        });
+        let once = once(ctx, input.idempotency_key, "bookSeries", fingerprint)?;
         Ok(SeriesBooking(
-            data::<Db>(ctx)?.book_series(request).await.gql()?,
+            data::<Db>(ctx)?.book_series(request, once).await.gql()?,
         ))
     }
 
@@ -217,6 +278,18 @@ impl Mutation {
                 .gql()?,
         ))
     }
+}
+
+/// The caller's `key` for `operation` with `input` (its fields as given), if a key was sent.
+fn once(
+    ctx: &Context<'_>,
+    key: Option<String>,
+    operation: &str,
+    input: serde_json::Value,
+) -> Result<Option<Once>> {
+    let Some(key) = key else { return Ok(None) };
+    let scope = principal(ctx)?.key_scope();
+    Ok(Some(Once::new(scope, &key, operation, &input).gql()?))
 }
 
 /// Whose reservations the caller may change.

@@ -1,5 +1,6 @@
 //! Background work owned by the app, started by `app::build`: keeping the event log to its
-//! retention, off the request path, and releasing reservations nobody checked in to.
+//! retention, off the request path, releasing reservations nobody checked in to, and
+//! forgetting idempotency keys past their day.
 
 use std::time::Duration;
 
@@ -9,6 +10,25 @@ use crate::db::Db;
 pub fn spawn(db: &Db, event_retention: u64) {
     tokio::spawn(prune_events(db.clone(), event_retention));
     tokio::spawn(release_no_shows(db.clone()));
+    tokio::spawn(forget_expired_keys(db.clone()));
+}
+
+/// Deletes idempotency keys older than a day (API.md "Idempotent mutations"), every ten
+/// minutes: a key past its day no longer answers (claiming it treats it as new), so this only
+/// keeps the table small. Every replica runs it; a delete of what another deleted is a no-op.
+async fn forget_expired_keys(db: Db) {
+    const EVERY: Duration = Duration::from_secs(600);
+    loop {
+        match db.forget_expired_keys().await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(deleted = n, "forgot expired idempotency keys"),
+            Err(e) => tracing::warn!(error = ?e, "cannot delete expired idempotency keys"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = db.clock().moved() => {}
+        }
+    }
 }
 
 /// Releases reservations whose check-in deadline has passed (API.md, "Check-in and

@@ -50,16 +50,20 @@ async fn room(db: &Db, name: &str) -> uuid::Uuid {
 /// Books `room` for 30 minutes at `base()` + `hour` hours.
 async fn book(db: &Db, room: uuid::Uuid, hour: i64, title: &str) -> uuid::Uuid {
     let start = base() + Span::hours(hour);
-    db.book(BookingRequest {
-        room_id: room,
-        slot: Slot::new(start, start + Span::minutes(30)).unwrap(),
-        title: Some(title.into()),
-        organizer_name: "Ada, \"the\" first".into(),
-        organizer_email: "ada@example.com".into(),
-        owner: None,
-    })
+    db.book(
+        BookingRequest {
+            room_id: room,
+            slot: Slot::new(start, start + Span::minutes(30)).unwrap(),
+            title: Some(title.into()),
+            organizer_name: "Ada, \"the\" first".into(),
+            organizer_email: "ada@example.com".into(),
+            owner: None,
+        },
+        None,
+    )
     .await
     .unwrap()
+    .reservation
     .id
 }
 
@@ -157,10 +161,11 @@ async fn live_delivery_sends_what_an_execution_yields() {
             id,
             RescheduleRequest::new(None, None, Some(b)).unwrap(),
             Actor::Anyone,
+            None,
         )
         .await
         .unwrap();
-    side.db.cancel(id, Actor::Anyone).await.unwrap();
+    side.db.cancel(id, Actor::Anyone, None).await.unwrap();
     for (i, (what, _)) in DOCUMENTS.iter().enumerate() {
         // The room filter of the second document passes the booking and the move out of A,
         // not the cancellation in B; the others see all three.

@@ -11,6 +11,7 @@ mod field_errors;
 mod helpers;
 mod hostile;
 mod http;
+mod idempotency;
 mod identity;
 mod limits;
 mod listing;

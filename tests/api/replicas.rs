@@ -234,3 +234,66 @@ async fn a_replica_killed_mid_stream_loses_no_acknowledged_booking() {
     .await;
     assert_kept(&survivor, &room, &acked).await;
 }
+
+/// API.md "Idempotent mutations": 32 concurrent `bookRoom` with one key, spread over three
+/// replicas, make one reservation and one BOOKED event, and all 32 get the same answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: scripts/test.sh runs it"]
+async fn one_idempotency_key_over_three_replicas_books_once() {
+    let (replicas, _) = replicas(3).await;
+    let room = replicas[0].create_room("Retried").await;
+    let mut ws = WsClient::ready_at(replicas[2].addr).await;
+    ws.subscribe(
+        "1",
+        "subscription($r: ID!) { reservationEvents(roomId: $r) { kind reservation { id } } }",
+        json!({"r": room}),
+    )
+    .await;
+    let probe = until_live(&mut ws, &replicas[0], &room).await;
+    let client = reqwest::Client::new();
+    for round in 0..5 {
+        let key = format!("retry-{round}");
+        let mut vars = book_vars(&room, &at(60 * round), &at(60 * round + 30));
+        vars["i"]["idempotencyKey"] = json!(key);
+        let body = json!({"query": BOOK, "variables": vars});
+        let answers = futures_util::future::join_all((0..32).map(|i| {
+            let (client, body) = (client.clone(), body.clone());
+            let url = format!("{}/graphql", replicas[i % 3].base);
+            async move {
+                let v: Value = client
+                    .post(url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                v
+            }
+        }))
+        .await;
+        assert!(answers[0]["errors"].is_null(), "{}", answers[0]);
+        assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+        let id = answers[0]["data"]["bookRoom"]["id"].clone();
+        let event = ws.event("1").await;
+        assert_eq!(event["kind"], "BOOKED");
+        assert_eq!(event["reservation"]["id"], id);
+    }
+    // Nothing more was booked: the next event is the probe's.
+    let listed = replicas[1]
+        .gql(
+            "query($r: ID!, $f: DateTime!, $t: DateTime!) { reservations(roomId: $r, from: $f, to: $t) { id } }",
+            json!({"r": room, "f": at(0), "t": at(60 * 5)}),
+        )
+        .await;
+    assert_eq!(
+        listed["data"]["reservations"].as_array().map(Vec::len),
+        Some(5),
+        "{listed} (probe {probe})"
+    );
+    assert!(ws
+        .try_recv(std::time::Duration::from_millis(500))
+        .await
+        .is_none());
+}

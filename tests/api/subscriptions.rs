@@ -269,14 +269,17 @@ async fn lagging_subscriber() -> (
 async fn book_hour(db: &roombook::db::Db, room: uuid::Uuid, hour: i64) {
     let start = base() + chrono::Duration::hours(hour);
     let slot = roombook::domain::Slot::new(start, start + chrono::Duration::minutes(30)).unwrap();
-    db.book(roombook::domain::BookingRequest {
-        room_id: room,
-        slot,
-        title: None,
-        organizer_name: "Ada".into(),
-        organizer_email: "ada@example.com".into(),
-        owner: None,
-    })
+    db.book(
+        roombook::domain::BookingRequest {
+            room_id: room,
+            slot,
+            title: None,
+            organizer_name: "Ada".into(),
+            organizer_email: "ada@example.com".into(),
+            owner: None,
+        },
+        None,
+    )
     .await
     .unwrap();
 }

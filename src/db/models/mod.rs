@@ -13,6 +13,7 @@ use std::io::Write;
 use uuid::Uuid;
 
 mod event_rows;
+mod idempotency_rows;
 mod reservation_rows;
 mod room_rows;
 mod series_rows;
@@ -20,12 +21,15 @@ mod series_rows;
 mod tests;
 
 pub use event_rows::*;
+pub use idempotency_rows::*;
 pub use reservation_rows::*;
 pub use room_rows::*;
 pub use series_rows::*;
 
 use super::conn::{dispatch, load_locked, Conn, Fetch};
-use super::schema::{event_log, events, reservations, room_features, rooms, series};
+use super::schema::{
+    event_log, events, idempotency_keys, reservations, room_features, rooms, series,
+};
 use crate::domain::ReservationStatus;
 
 /// A UUID stored as its hyphenated text, parsed straight from the database's buffer: no

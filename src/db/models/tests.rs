@@ -163,3 +163,29 @@ fn replaying_a_room_reads_forward_from_the_cursor() {
     );
     assert!(!plan.contains("TEMP B-TREE"), "{plan}");
 }
+
+#[test]
+fn a_key_is_claimed_once_and_expired_ones_are_deleted() {
+    let mut sqlite = crate::db::test_connection();
+    let conn = &mut Conn::Sqlite(&mut sqlite);
+    let row = |key: &str, at: i64| IdempotencyRow {
+        scope: "iss\nada".into(),
+        idem_key: key.into(),
+        fingerprint: "f".into(),
+        result_id: String::new(),
+        detail: None,
+        created_at: at,
+    };
+    assert!(row("old", 10).claim(conn).unwrap());
+    assert!(!row("old", 11).claim(conn).unwrap(), "claimed already");
+    assert!(row("new", 100).claim(conn).unwrap());
+    let stored = IdempotencyRow::find_for_update(conn, "iss\nada", "old").unwrap();
+    assert_eq!(stored.map(|r| r.created_at), Some(10));
+    assert_eq!(IdempotencyRow::delete_expired(conn, 100).unwrap(), 1);
+    assert!(IdempotencyRow::find_for_update(conn, "iss\nada", "old")
+        .unwrap()
+        .is_none());
+    assert!(IdempotencyRow::find_for_update(conn, "iss\nada", "new")
+        .unwrap()
+        .is_some());
+}

@@ -113,6 +113,9 @@ pub struct BookRoomInput {
     /// At most 254 characters, shaped like an address. Required in open mode; in secured mode
     /// the token's `email` is used, and a member may only repeat it.
     pub organizer_email: Option<String>,
+    /// 1-200 characters: a retry with the same key and input within 24 hours returns the
+    /// first success's reservation and books nothing (API.md "Idempotent mutations").
+    pub idempotency_key: Option<String>,
 }
 
 /// A move of a reservation: omitted fields keep their value; at least one must be given.
@@ -122,4 +125,7 @@ pub struct RescheduleReservationInput {
     pub start: Option<Timestamp>,
     pub end: Option<Timestamp>,
     pub room_id: Option<ID>,
+    /// 1-200 characters: a retry with the same key and input within 24 hours returns the
+    /// reservation as it is now and moves nothing.
+    pub idempotency_key: Option<String>,
 }

@@ -233,4 +233,7 @@ pub struct BookSeriesInput {
     pub organizer_email: Option<String>,
     #[graphql(default_with = "ConflictMode::Fail")]
     pub on_conflict: ConflictMode,
+    /// 1-200 characters: a retry with the same key and input within 24 hours returns the
+    /// series the first success booked and books nothing.
+    pub idempotency_key: Option<String>,
 }
