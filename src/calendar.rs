@@ -119,6 +119,7 @@ mod tests {
             description: None,
             archived: false,
             policy: RoomPolicy::default(),
+            managers: crate::domain::Managers::default(),
         }
     }
 

@@ -123,16 +123,20 @@ pub enum PolicyRule {
     BookingHorizon,
     OpeningHours,
     Buffer,
+    QuotaHours,
+    QuotaActive,
 }
 
 impl PolicyRule {
     /// Every rule, in the order the policy checks them.
-    pub const ALL: [PolicyRule; 5] = [
+    pub const ALL: [PolicyRule; 7] = [
         PolicyRule::MinDuration,
         PolicyRule::MaxDuration,
         PolicyRule::BookingHorizon,
         PolicyRule::OpeningHours,
         PolicyRule::Buffer,
+        PolicyRule::QuotaHours,
+        PolicyRule::QuotaActive,
     ];
 
     /// The rule `as_str` spells `s`.
@@ -147,6 +151,8 @@ impl PolicyRule {
             PolicyRule::BookingHorizon => "BOOKING_HORIZON",
             PolicyRule::OpeningHours => "OPENING_HOURS",
             PolicyRule::Buffer => "BUFFER",
+            PolicyRule::QuotaHours => "QUOTA_HOURS",
+            PolicyRule::QuotaActive => "QUOTA_ACTIVE",
         }
     }
 }

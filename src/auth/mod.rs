@@ -12,7 +12,7 @@ use std::sync::Arc;
 use async_graphql::{Context, ErrorExtensions};
 use uuid::Uuid;
 
-use crate::domain::Owner;
+use crate::domain::{Managers, OnBehalf, Owner};
 use crate::error::Error;
 pub use jose::Refusal;
 pub use token::{read_key_file, KeyConfig, Verifier, MIN_SECRET_BYTES};
@@ -163,8 +163,14 @@ impl Principal {
     pub fn actor(&self) -> Actor {
         match self {
             _ if self.is_admin() => Actor::Anyone,
-            Principal::Token(id) => Actor::Owner(id.owner()),
-            Principal::Open | Principal::Anonymous => Actor::Owner(None),
+            Principal::Token(id) => Actor::Owner {
+                owner: id.owner(),
+                roles: id.roles.clone(),
+            },
+            Principal::Open | Principal::Anonymous => Actor::Owner {
+                owner: None,
+                roles: Vec::new(),
+            },
         }
     }
 
@@ -206,6 +212,7 @@ impl Principal {
                     name: name.ok_or_else(|| missing("organizerName"))?.to_owned(),
                     email: email.ok_or_else(|| missing("organizerEmail"))?.to_owned(),
                     owner: None,
+                    on_behalf: None,
                 });
             }
             Principal::Anonymous => {
@@ -236,27 +243,49 @@ impl Principal {
                     .ok_or_else(|| missing("organizerEmail", "email"))?
                     .to_owned(),
                 owner: Some(owner),
+                on_behalf: None,
             });
         }
-        let (Some(claim_email), Some(claim_name)) = (claim_email, claim_name) else {
-            return Err(Error::Forbidden(
-                "your token has no `email` claim, and members book as the address their token names; ask for a token with `email`".into(),
-            ));
+        // A member books as themselves; for anyone else only as a manager of the room,
+        // which storage decides with the room (`on_behalf`), refusing with `refusal`.
+        let refusal = match (claim_email, claim_name) {
+            (None, _) | (_, None) if email.is_none() => {
+                return Err(Error::Forbidden(
+                    "your token has no `email` claim, and members book as the address their token names; ask for a token with `email`".into(),
+                ))
+            }
+            (Some(_), Some(claim_name)) if name.is_some_and(|n| n.trim() != claim_name.trim()) => {
+                format!(
+                    "members book as themselves: leave out `organizerName` or give {claim_name:?}, the name your token carries; only a room's managers and admins book on behalf of others"
+                )
+            }
+            (Some(claim_email), Some(_))
+                if email.is_none_or(|e| e.trim().eq_ignore_ascii_case(claim_email.trim())) =>
+            {
+                return Ok(Organizer {
+                    name: claim_name.unwrap_or(claim_email).to_owned(),
+                    email: claim_email.to_owned(),
+                    owner: Some(owner),
+                    on_behalf: None,
+                });
+            }
+            _ => format!(
+                "members book as themselves: leave out `organizerEmail` or give the address your token carries{}; only a room's managers and admins book on behalf of others",
+                claim_email.map(|c| format!(" ({c:?})")).unwrap_or_default()
+            ),
         };
-        if name.is_some_and(|n| n.trim() != claim_name.trim()) {
-            return Err(Error::Forbidden(format!(
-                "members book as themselves: leave out `organizerName` or give {claim_name:?}, the name your token carries; only admins book on behalf of others"
-            )));
-        }
-        if email.is_some_and(|e| !e.trim().eq_ignore_ascii_case(claim_email.trim())) {
-            return Err(Error::Forbidden(format!(
-                "members book as themselves: leave out `organizerEmail` or give {claim_email:?}, the address your token carries; only admins book on behalf of others"
-            )));
-        }
+        let Some(email) = email.or(claim_email) else {
+            return Err(Error::Forbidden(refusal));
+        };
         Ok(Organizer {
-            name: claim_name.to_owned(),
-            email: claim_email.to_owned(),
+            name: name.or(claim_name).unwrap_or(email).to_owned(),
+            email: email.to_owned(),
             owner: Some(owner),
+            on_behalf: Some(OnBehalf {
+                subject: id.subject.clone(),
+                roles: id.roles.clone(),
+                refusal,
+            }),
         })
     }
 }
@@ -267,6 +296,8 @@ pub struct Organizer {
     pub name: String,
     pub email: String,
     pub owner: Option<Owner>,
+    /// A member booking for someone else: allowed only if they manage the room.
+    pub on_behalf: Option<OnBehalf>,
 }
 
 /// Whose reservations and series a caller may change.
@@ -274,19 +305,53 @@ pub struct Organizer {
 pub enum Actor {
     /// Anyone's: open mode and admins.
     Anyone,
-    /// Only what this owner booked (`None`: nothing).
-    Owner(Option<Owner>),
+    /// What this owner booked (`None`: nothing), and anything in the rooms whose managers
+    /// name the token's subject or one of its `roles`.
+    Owner {
+        owner: Option<Owner>,
+        roles: Vec<String>,
+    },
 }
 
 impl Actor {
-    /// The one ownership check: may this actor change `what` (`id`), owned by `owner`? What
-    /// was booked without a token (open mode, before an upgrade) has no owner: only admins.
-    pub fn may_change(&self, owner: Option<&Owner>, what: &str, id: Uuid) -> Result<(), Error> {
+    /// The one ownership check: may this actor change `what` (`id`), owned by `owner`, in a
+    /// room run by `managers` (read only when the actor does not own it)? What was booked
+    /// without a token (open mode, before an upgrade) has no owner: only admins and managers.
+    pub fn may_change(
+        &self,
+        owner: Option<&Owner>,
+        managers: impl FnOnce() -> Managers,
+        what: &str,
+        id: Uuid,
+    ) -> Result<(), Error> {
         match self {
-            Actor::Anyone => Ok(()),
-            Actor::Owner(Some(me)) if owner == Some(me) => Ok(()),
-            Actor::Owner(_) => Err(Error::Forbidden(format!(
-                "{what} {id} is not yours: only the member who booked it, or an admin, may change it"
+            Actor::Owner {
+                owner: Some(me), ..
+            } if owner == Some(me) => Ok(()),
+            _ if self.manages(&managers()) => Ok(()),
+            Actor::Anyone | Actor::Owner { .. } => Err(Error::Forbidden(format!(
+                "{what} {id} is not yours: only the member who booked it, a manager of its room, \
+                 or an admin, may change it"
+            ))),
+        }
+    }
+
+    /// Whether this actor may act as a manager of a room run by `managers` (admins may).
+    pub fn manages(&self, managers: &Managers) -> bool {
+        match self {
+            Actor::Anyone => true,
+            Actor::Owner { owner, roles } => {
+                managers.include(owner.as_ref().map(|o| o.subject.as_str()), roles)
+            }
+        }
+    }
+
+    /// A room's managers' work refused to this actor: `FORBIDDEN` naming `what`.
+    pub fn refuse_unless_manager(&self, managers: &Managers, what: &str) -> Result<(), Error> {
+        match self.manages(managers) {
+            true => Ok(()),
+            false => Err(Error::Forbidden(format!(
+                "{what} is for the room's managers and admins; you are neither"
             ))),
         }
     }
@@ -401,11 +466,24 @@ mod tests {
             ("Ada", "ada@example.com")
         );
         assert_eq!(o.owner.unwrap().subject, "u1");
-        assert!(p.organizer(Some(" Ada "), Some("ADA@example.com")).is_ok());
-        let spoofed = p.organizer(Some("Bob"), None).unwrap_err();
-        assert_eq!(spoofed.code(), "FORBIDDEN");
-        let spoofed = p.organizer(None, Some("bob@example.com")).unwrap_err();
-        assert_eq!(spoofed.code(), "FORBIDDEN");
+        assert!(o.on_behalf.is_none());
+        let same = p.organizer(Some(" Ada "), Some("ADA@example.com")).unwrap();
+        assert!(same.on_behalf.is_none());
+        // Anyone else's name or address: only if the room's managers include the caller.
+        for (name, email) in [(Some("Bob"), None), (None, Some("bob@example.com"))] {
+            let o = p.organizer(name, email).unwrap();
+            let on_behalf = o.on_behalf.as_ref().expect("booking for someone else");
+            let refused = OnBehalf::check(Some(on_behalf), &Managers::default()).unwrap_err();
+            assert_eq!(refused.code(), "FORBIDDEN");
+            assert!(refused.to_string().contains("managers"), "{refused}");
+            let managed = Managers::parse(&["u1".to_owned()]).unwrap();
+            assert!(OnBehalf::check(Some(on_behalf), &managed).is_ok());
+        }
+        let o = p.organizer(Some("Bob"), Some("bob@example.com")).unwrap();
+        assert_eq!(
+            (o.name.as_str(), o.email.as_str()),
+            ("Bob", "bob@example.com")
+        );
     }
 
     #[test]
@@ -443,16 +521,39 @@ mod tests {
             issuer: "j".into(),
         };
         let id = Uuid::nil();
-        let me = Actor::Owner(Some(mine.clone()));
-        assert!(me.may_change(Some(&mine), "reservation", id).is_ok());
+        let me = Actor::Owner {
+            owner: Some(mine.clone()),
+            roles: vec!["staff".into()],
+        };
+        let none = Managers::default;
+        assert!(me.may_change(Some(&mine), none, "reservation", id).is_ok());
         assert!(me
-            .may_change(Some(&same_sub_other_issuer), "reservation", id)
+            .may_change(Some(&same_sub_other_issuer), none, "reservation", id)
             .is_err());
-        assert!(me.may_change(None, "reservation", id).is_err());
-        assert!(Actor::Owner(None)
-            .may_change(None, "reservation", id)
+        assert!(me.may_change(None, none, "reservation", id).is_err());
+        let nobody = Actor::Owner {
+            owner: None,
+            roles: Vec::new(),
+        };
+        assert!(nobody.may_change(None, none, "reservation", id).is_err());
+        assert!(Actor::Anyone
+            .may_change(None, none, "reservation", id)
+            .is_ok());
+        // A manager of the room, by subject or by role, may change what others booked.
+        let by = |entries: &[&str]| {
+            let entries: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+            move || Managers::parse(&entries).unwrap()
+        };
+        assert!(me.may_change(None, by(&["u1"]), "reservation", id).is_ok());
+        assert!(me
+            .may_change(None, by(&["role:staff"]), "reservation", id)
+            .is_ok());
+        assert!(me
+            .may_change(None, by(&["u2", "role:x"]), "reservation", id)
             .is_err());
-        assert!(Actor::Anyone.may_change(None, "reservation", id).is_ok());
+        assert!(nobody
+            .may_change(None, by(&["role:staff"]), "reservation", id)
+            .is_err());
     }
 
     #[test]

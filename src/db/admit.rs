@@ -79,6 +79,7 @@ pub(super) struct Rules {
     pub(super) archived: bool,
     pub(super) tz: chrono_tz::Tz,
     pub(super) policy: RoomPolicy,
+    pub(super) managers: Managers,
 }
 
 pub(super) fn rules_from_row(row: RoomRulesRow) -> Result<Rules> {
@@ -103,7 +104,10 @@ pub(super) fn rules_from_row(row: RoomRulesRow) -> Result<Rules> {
             check_in_required: row.check_in_required,
             check_in_opens_minutes: row.check_in_opens_minutes,
             auto_release_minutes: row.auto_release_minutes,
+            max_hours_per_person_per_week: row.max_hours_per_person_per_week,
+            max_active_reservations_per_person: row.max_active_reservations_per_person,
         },
+        managers: Managers::from_stored(&row.managers),
     })
 }
 
@@ -204,6 +208,34 @@ pub(super) fn admit(
         Some(other) => Err(buffer_violation(rules.policy.buffer_minutes, other)),
         None => Ok(()),
     }
+}
+
+/// Quotas (API.md "Quotas"), after every other policy: the slot against what the organizer
+/// `email` holds in the locked room (read under that lock, so exact under concurrency), plus
+/// `extra` (a series' occurrences accepted before this one); `except` is the reservation
+/// being moved. Nothing is read in a room without a quota.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn check_quotas(
+    conn: &mut Conn<'_>,
+    rules: &Rules,
+    room_id: Uuid,
+    slot: Slot,
+    email: &str,
+    except: Option<&str>,
+    extra: &[Slot],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if !rules.policy.has_quota() {
+        return Ok(());
+    }
+    let horizon = domain::to_micros(rules.policy.quota_horizon(slot, rules.tz, now));
+    let room = room_id.to_string();
+    let mut held = ReservationRow::held_by(conn, &room, email, horizon, except)?
+        .into_iter()
+        .map(|(start, end)| Ok((instant(start)?, instant(end)?)))
+        .collect::<Result<Vec<_>>>()?;
+    held.extend(extra.iter().map(|s| (s.start(), s.end())));
+    rules.policy.check_quotas(slot, rules.tz, now, &held)
 }
 
 /// Rule 3 inside a write. SQLite: one index probe. PostgreSQL: the exclusion constraint

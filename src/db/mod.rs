@@ -47,10 +47,10 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::clock::Clock;
 use crate::domain::{
-    self, buffer_violation, check_cancellable, BookingRequest, ConflictMode, Features,
-    OccurrenceConflict, Once, OpeningHours, Owner, RescheduleRequest, Reservation, ReservationSlot,
-    ReservationStatus, Room, RoomDetails, RoomPolicy, Series, SeriesBooking, SeriesRequest, Slot,
-    Window,
+    self, buffer_violation, check_cancellable, BookingRequest, ConflictMode, Features, Managers,
+    OccurrenceConflict, OnBehalf, Once, OpeningHours, Owner, RescheduleRequest, Reservation,
+    ReservationSlot, ReservationStatus, Room, RoomDetails, RoomPolicy, Series, SeriesBooking,
+    SeriesRequest, Slot, Window,
 };
 use crate::error::{Error, Result};
 use crate::events::pg::Snapshot;

@@ -282,7 +282,10 @@ impl Db {
                 ));
             }
             let rules = lock_room(conn, &inner.rules, room_id)?;
+            OnBehalf::check(req.on_behalf.as_ref(), &rules.managers)?;
             admit(conn, &rules, room_id, req.slot, None, now, Probe::AtWrite)?;
+            let email = &req.organizer_email;
+            check_quotas(conn, &rules, room_id, req.slot, email, None, &[], now)?;
             let booker = Booker {
                 title: req.title.as_deref(),
                 organizer_name: &req.organizer_name,
@@ -307,14 +310,15 @@ impl Db {
 
     /// Cancels reservation `id`: its slot is free again.
     pub async fn cancel(&self, id: Uuid, actor: Actor, once: Option<Once>) -> Result<Reservation> {
+        let inner = Arc::clone(&self.inner);
         self.write(move |conn, now| {
             let at = domain::to_micros(now);
             if let Claimed::Replay(id, _) = claim(conn, once.as_ref(), at)? {
                 return replayed_reservation(conn, id);
             }
             let mut row = find_reservation_for_update(conn, id)?;
-            may_change(&actor, &row)?;
-            lock_rooms(conn, [row.room_id.0])?;
+            let rules = lock_room(conn, &inner.rules, row.room_id.0)?;
+            may_change(&actor, &row, &rules)?;
             check_cancellable(&reservation_from_row(row.clone())?, now)?;
             row.status = StoredStatus(ReservationStatus::Cancelled);
             row.updated_at = at;
@@ -359,15 +363,30 @@ impl Db {
                 return replayed_reservation(conn, id);
             }
             let mut row = find_reservation_for_update(conn, id)?;
-            may_change(&actor, &row)?;
             let before = reservation_from_row(row.clone())?;
-            let (room_id, slot) = req.apply(&before, now)?;
+            let room_id = req.room_id.unwrap_or(before.room_id);
             let room = room_id.to_string();
-            let rules = lock_rooms(conn, [row.room_id.0, room_id])?
-                .into_iter()
-                .find(|(id, _)| *id == room_id)
-                .and_then(|(_, rules)| rules)
-                .ok_or_else(|| room_not_found(&room))?;
+            let mut locked = lock_rooms(conn, [row.room_id.0, room_id])?;
+            let mut rules_of = |wanted: Uuid| {
+                locked
+                    .iter_mut()
+                    .find(|(id, _)| *id == wanted)
+                    .and_then(|(_, rules)| rules.take())
+            };
+            let current = rules_of(row.room_id.0);
+            let managers = || {
+                current
+                    .as_ref()
+                    .map(|r| Managers::from_stored(&r.managers))
+                    .unwrap_or_default()
+            };
+            actor.may_change(before.owner.as_ref(), managers, "reservation", before.id)?;
+            let (_, slot) = req.apply(&before, now)?;
+            let rules = match (room_id == row.room_id.0, rules_of(room_id)) {
+                (true, _) => current.clone(),
+                (false, other) => other,
+            }
+            .ok_or_else(|| room_not_found(&room))?;
             let rules = rules_from_row(rules)?;
             admit(
                 conn,
@@ -378,6 +397,9 @@ impl Db {
                 now,
                 Probe::AtWrite,
             )?;
+            let moved = row.id.0.to_string();
+            let email = row.organizer_email.clone();
+            check_quotas(conn, &rules, room_id, slot, &email, Some(&moved), &[], now)?;
             let (start, end) = micros(slot);
             row.room_id = StoredUuid(room_id);
             row.start_at = start;
@@ -408,8 +430,8 @@ impl Db {
         let inner = Arc::clone(&self.inner);
         self.write(move |conn, now| {
             let mut row = find_reservation_for_update(conn, id)?;
-            may_change(&actor, &row)?;
             let rules = lock_room(conn, &inner.rules, row.room_id.0)?;
+            may_change(&actor, &row, &rules)?;
             let current = reservation_from_row(row.clone())?;
             match domain::check_in(&current, rules.policy.check_in_opens_minutes, now)? {
                 domain::CheckIn::Already => Ok((current, Vec::new())),
@@ -430,10 +452,11 @@ impl Db {
 
     /// Ends reservation `id` now, while it is in progress: the rest of its slot is free.
     pub async fn check_out(&self, id: Uuid, actor: Actor) -> Result<Reservation> {
+        let inner = Arc::clone(&self.inner);
         self.write(move |conn, now| {
             let mut row = find_reservation_for_update(conn, id)?;
-            may_change(&actor, &row)?;
-            lock_rooms(conn, [row.room_id.0])?;
+            let rules = lock_room(conn, &inner.rules, row.room_id.0)?;
+            may_change(&actor, &row, &rules)?;
             domain::check_out(&reservation_from_row(row.clone())?, now)?;
             let at = domain::to_micros(now);
             row.end_at = at;
@@ -458,11 +481,16 @@ pub(super) fn find_reservation_for_update(conn: &mut Conn<'_>, id: Uuid) -> Resu
         .ok_or_else(|| Error::NotFound(format!("no reservation with id {id}")))
 }
 
-/// The ownership check (`auth`) on a reservation about to change, before any rule of the
-/// change: a caller who may not change it learns nothing more.
-pub(super) fn may_change(actor: &Actor, row: &ReservationRow) -> Result<()> {
+/// The ownership check (`auth`) on a reservation about to change in the locked room with
+/// `rules`, before any rule of the change: a caller who may not change it learns nothing more.
+pub(super) fn may_change(actor: &Actor, row: &ReservationRow, rules: &Rules) -> Result<()> {
     let owner = Owner::from_columns(row.owner_subject.clone(), row.owner_issuer.clone());
-    actor.may_change(owner.as_ref(), "reservation", row.id.0)
+    actor.may_change(
+        owner.as_ref(),
+        || rules.managers.clone(),
+        "reservation",
+        row.id.0,
+    )
 }
 
 /// What `bookRoom` made: the reservation, and whether it was made before (a retry with the

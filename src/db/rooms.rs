@@ -22,7 +22,8 @@ impl Db {
 
     /// Changes room `id` as `change` says, in one transaction. Reservations are not touched:
     /// a new policy applies to bookings from now on.
-    pub async fn update_room<F>(&self, id: Uuid, change: F) -> Result<Room>
+    /// `actor` must manage the room (admins do).
+    pub async fn update_room<F>(&self, id: Uuid, change: F, actor: Actor) -> Result<Room>
     where
         F: FnOnce(RoomDetails) -> RoomDetails + Send + 'static,
     {
@@ -30,6 +31,7 @@ impl Db {
         self.write(move |conn, _now| {
             let current = find_room_for_update(conn, &inner.rules, id)?;
             let room = room_from_row(current.clone())?;
+            actor.refuse_unless_manager(&room.managers, "updateRoom")?;
             let details = change(room.details()?);
             if !room.archived && RoomRow::name_taken(conn, &details.name.key(), &id.to_string())? {
                 return Err(name_taken(&details));
@@ -333,6 +335,9 @@ pub(super) fn room_row(
             check_in_required: p.check_in_required,
             check_in_opens_minutes: p.check_in_opens_minutes,
             auto_release_minutes: p.auto_release_minutes,
+            managers: details.managers.to_stored(),
+            max_hours_per_person_per_week: p.max_hours_per_person_per_week,
+            max_active_reservations_per_person: p.max_active_reservations_per_person,
         },
     }
 }

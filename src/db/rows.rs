@@ -39,6 +39,7 @@ pub(super) fn room_from_row(row: RoomRow) -> Result<Room> {
         description: row.description,
         archived: rules.archived,
         policy: rules.policy,
+        managers: rules.managers,
     })
 }
 

@@ -43,6 +43,9 @@ diesel::table! {
         check_in_required -> Bool,
         check_in_opens_minutes -> Integer,
         auto_release_minutes -> Integer,
+        managers -> Text,
+        max_hours_per_person_per_week -> Nullable<Integer>,
+        max_active_reservations_per_person -> Nullable<Integer>,
     }
 }
 

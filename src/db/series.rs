@@ -23,6 +23,7 @@ impl Db {
                 }
                 let room_id = req.room_id;
                 let rules = lock_room(conn, &inner.rules, room_id)?;
+                OnBehalf::check(req.on_behalf.as_ref(), &rules.managers)?;
                 if rules.archived {
                     return Err(Error::RoomArchived(room_id));
                 }
@@ -32,14 +33,21 @@ impl Db {
                 let mut accepted = Vec::with_capacity(slots.len());
                 let mut refused = Vec::new();
                 for (i, &slot) in slots.iter().enumerate() {
-                    let verdict = Slot::bookable(slot.start(), slot.end(), now).and_then(|_| {
-                        if near.as_ref().is_some_and(|near| !near.contains(&i)) {
-                            // Nothing within the buffer, so no overlap either: the policy decides.
-                            rules.policy.check(slot, now, rules.tz)
-                        } else {
-                            admit(conn, &rules, room_id, slot, None, now, Probe::Now)
-                        }
-                    });
+                    let verdict = Slot::bookable(slot.start(), slot.end(), now)
+                        .and_then(|_| {
+                            if near.as_ref().is_some_and(|near| !near.contains(&i)) {
+                                // Nothing within the buffer, so no overlap either: the policy
+                                // decides.
+                                rules.policy.check(slot, now, rules.tz)
+                            } else {
+                                admit(conn, &rules, room_id, slot, None, now, Probe::Now)
+                            }
+                        })
+                        .and_then(|_| {
+                            // Quotas count the occurrences accepted so far.
+                            let email = &req.organizer_email;
+                            check_quotas(conn, &rules, room_id, slot, email, None, &accepted, now)
+                        });
                     match verdict {
                         Ok(()) => accepted.push(slot),
                         Err(e) => match OccurrenceConflict::of(slot, &e) {
@@ -134,7 +142,14 @@ impl Db {
             let series = SeriesRow::find(conn, &key)?.ok_or_else(|| series_not_found(id))?;
             let owner =
                 Owner::from_columns(series.owner_subject.clone(), series.owner_issuer.clone());
-            actor.may_change(owner.as_ref(), "series", id)?;
+            let managers = || {
+                RoomRow::find(conn, &series.room_id.0.to_string())
+                    .ok()
+                    .flatten()
+                    .map(|room| Managers::from_stored(&room.rules.managers))
+                    .unwrap_or_default()
+            };
+            actor.may_change(owner.as_ref(), managers, "series", id)?;
             let from = from.map_or(now, |f| f.max(now));
             let mut rows =
                 ReservationRow::lock_of_series_from(conn, &key, domain::to_micros(from))?;

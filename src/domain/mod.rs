@@ -19,14 +19,16 @@ pub use idempotency::{Once, IDEMPOTENCY_WINDOW_MICROS};
 pub use model::{Owner, Reservation, ReservationSlot, ReservationStatus, Room, RoomDetails};
 pub use room::{
     buffer_violation, earliest_at_or_after, free_slots, local_instant, opening_intervals,
-    parse_time_zone, resolve_local, Features, FreeSlotsQuery, LocalTime, OpeningHours, PolicyRule,
-    RoomPolicy, Weekday,
+    parse_time_zone, resolve_local, Features, FreeSlotsQuery, LocalTime, Managers, OpeningHours,
+    PolicyRule, RoomPolicy, Weekday,
 };
 pub use series::{
     check_spacing, ConflictMode, Frequency, OccurrenceConflict, Recurrence, Series, SeriesBooking,
     SeriesEnd, SeriesRequest,
 };
-pub use slot::{check_cancellable, BookingInput, BookingRequest, RescheduleRequest, Slot, Window};
+pub use slot::{
+    check_cancellable, BookingInput, BookingRequest, OnBehalf, RescheduleRequest, Slot, Window,
+};
 
 use chrono::{DateTime, Utc};
 

@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::room::{Features, RoomPolicy};
+use super::room::{Features, Managers, RoomPolicy};
 
 /// A bookable room.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +23,7 @@ pub struct Room {
     /// Archived rooms cannot be booked and are not listed.
     pub archived: bool,
     pub policy: RoomPolicy,
+    pub managers: Managers,
 }
 
 /// What describes a room, everything but its identity; validated.
@@ -36,6 +37,7 @@ pub struct RoomDetails {
     pub features: Features,
     pub description: Option<String>,
     pub policy: RoomPolicy,
+    pub managers: Managers,
 }
 
 impl RoomDetails {
@@ -50,6 +52,7 @@ impl RoomDetails {
             features: Features::default(),
             description: None,
             policy: RoomPolicy::default(),
+            managers: Managers::default(),
         }
     }
 }
@@ -66,6 +69,7 @@ impl Room {
             features: self.features.clone(),
             description: self.description.clone(),
             policy: self.policy.clone(),
+            managers: self.managers.clone(),
         })
     }
 }

@@ -57,6 +57,27 @@ impl Slot {
     }
 }
 
+/// A member booking for someone else: allowed if the token's `subject` or one of its `roles`
+/// manages the room (decided with the room, in storage); else `FORBIDDEN` with `refusal`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OnBehalf {
+    pub subject: Option<String>,
+    pub roles: Vec<String>,
+    pub refusal: String,
+}
+
+impl OnBehalf {
+    /// Whether a room run by `managers` allows it.
+    pub fn check(on_behalf: Option<&OnBehalf>, managers: &super::Managers) -> Result<()> {
+        match on_behalf {
+            Some(b) if !managers.include(b.subject.as_deref(), &b.roles) => {
+                Err(Error::Forbidden(b.refusal.clone()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A booking whose every field and time rule holds; only the room's calendar is left to check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BookingRequest {
@@ -67,6 +88,8 @@ pub struct BookingRequest {
     pub organizer_email: String,
     /// Who books it (secured mode).
     pub owner: Option<super::Owner>,
+    /// For someone else, by a member: the room's managers only (set after validation).
+    pub on_behalf: Option<OnBehalf>,
 }
 
 /// The raw fields of a booking, as a client sent them.
@@ -91,6 +114,7 @@ impl BookingRequest {
             organizer_name: OrganizerName::parse(input.organizer_name)?.into_inner(),
             organizer_email: Email::parse(input.organizer_email)?.into_inner(),
             owner: input.owner,
+            on_behalf: None,
         })
     }
 }

@@ -12,8 +12,8 @@ use super::{data, parse_id, DefaultTimeZone, GqlResultExt};
 use crate::auth::{principal, Actor, Need};
 use crate::db::{Booked, Db};
 use crate::domain::{
-    self, BookingInput, BookingRequest, Capacity, Features, Once, RescheduleRequest, RoomDetails,
-    RoomName, RoomPolicy, SeriesRequest,
+    self, BookingInput, BookingRequest, Capacity, Features, Managers, Once, RescheduleRequest,
+    RoomDetails, RoomName, RoomPolicy, SeriesRequest,
 };
 use crate::error::Result as DomainResult;
 use crate::metrics::Metrics;
@@ -35,11 +35,24 @@ impl Mutation {
 
     /// Changes a room: omitted fields keep their value, a given `policy` replaces the whole
     /// policy. Existing reservations are never changed or refused by it.
-    #[graphql(guard = "Need::Admin")]
+    /// Admins, and the room's managers (who may not change `managers`).
+    #[graphql(guard = "Need::Member")]
     async fn update_room(&self, ctx: &Context<'_>, input: UpdateRoomInput) -> Result<Room> {
         let id = parse_id(&input.id, "room").gql()?;
+        let caller = principal(ctx)?;
+        if input.managers.is_some() && !caller.is_admin() {
+            return Err(crate::Error::Forbidden(
+                "only admins set a room's managers; leave out `managers`".into(),
+            ))
+            .gql();
+        }
         let change = room_change(input).gql()?;
-        Ok(Room(data::<Db>(ctx)?.update_room(id, change).await.gql()?))
+        Ok(Room(
+            data::<Db>(ctx)?
+                .update_room(id, change, caller.actor())
+                .await
+                .gql()?,
+        ))
     }
 
     /// Takes a room out of service: it can no longer be booked and leaves `rooms` and
@@ -109,7 +122,11 @@ impl Mutation {
                     owner: organizer.owner,
                 },
                 db.now(),
-            );
+            )
+            .map(|request| BookingRequest {
+                on_behalf: organizer.on_behalf,
+                ..request
+            });
             match (request, once) {
                 (Ok(request), once) => db.book(request, once).await,
                 // A retry after the slot's start passed: the first success still answers it.
@@ -244,6 +261,7 @@ impl Mutation {
         )
         .gql()?;
         request.owner = organizer.owner;
+        request.on_behalf = organizer.on_behalf;
         let fingerprint = json!({
             "roomId": room_id,
             "start": domain::to_micros(input.start.0),
@@ -318,6 +336,7 @@ fn new_room(input: CreateRoomInput, default_zone: chrono_tz::Tz) -> DomainResult
             Some(p) => p.into_policy()?,
             None => RoomPolicy::default(),
         },
+        managers: Managers::parse(&input.managers.unwrap_or_default())?,
     })
 }
 
@@ -342,6 +361,7 @@ fn room_change(
         .transpose()?;
     let features = input.features.map(|f| Features::parse(&f)).transpose()?;
     let policy = input.policy.map(|p| p.into_policy()).transpose()?;
+    let managers = input.managers.as_deref().map(Managers::parse).transpose()?;
     Ok(move |mut d: RoomDetails| {
         if let Some(name) = name {
             d.name = name;
@@ -360,6 +380,9 @@ fn room_change(
         }
         if let Some(policy) = policy {
             d.policy = policy;
+        }
+        if let Some(managers) = managers {
+            d.managers = managers;
         }
         d
     })

@@ -58,6 +58,7 @@ async fn book(db: &Db, room: uuid::Uuid, hour: i64, title: &str) -> uuid::Uuid {
             organizer_name: "Ada, \"the\" first".into(),
             organizer_email: "ada@example.com".into(),
             owner: None,
+            on_behalf: None,
         },
         None,
     )

@@ -17,6 +17,7 @@ mod limits;
 mod listing;
 mod live;
 mod logs;
+mod managers;
 mod metrics;
 mod nodes;
 mod pages;

@@ -297,3 +297,38 @@ async fn one_idempotency_key_over_three_replicas_books_once() {
         .await
         .is_none());
 }
+
+/// API.md "Quotas": 16 concurrent bookings by one person over two replicas, in a room that
+/// allows 3 active reservations per person: exactly 3 succeed, in each of 20 rounds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: scripts/test.sh runs it"]
+async fn a_quota_holds_for_concurrent_bookings_over_two_replicas() {
+    let (replicas, _) = replicas(2).await;
+    let client = reqwest::Client::new();
+    for round in 0..20 {
+        let room = replicas[0]
+            .gql(
+                "mutation($n: String!) { createRoom(input: {name: $n, capacity: 4, policy: {maxActiveReservationsPerPerson: 3}}) { id } }",
+                json!({"n": format!("Quota {round}")}),
+            )
+            .await["data"]["createRoom"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let answers = futures_util::future::join_all((0..16).map(|i| {
+            let body = json!({"query": BOOK, "variables": book_vars(&room, &at(60 * i), &at(60 * i + 30))});
+            let (client, url) = (client.clone(), format!("{}/graphql", replicas[i as usize % 2].base));
+            async move {
+                let v: Value = client.post(url).json(&body).send().await.unwrap().json().await.unwrap();
+                v
+            }
+        }))
+        .await;
+        let ok = answers.iter().filter(|a| a["errors"].is_null()).count();
+        let refused = answers
+            .iter()
+            .filter(|a| a["errors"][0]["extensions"]["policy"] == "QUOTA_ACTIVE")
+            .count();
+        assert_eq!((ok, refused), (3, 13), "round {round}: {answers:?}");
+    }
+}

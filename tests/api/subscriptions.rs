@@ -277,6 +277,7 @@ async fn book_hour(db: &roombook::db::Db, room: uuid::Uuid, hour: i64) {
             organizer_name: "Ada".into(),
             organizer_email: "ada@example.com".into(),
             owner: None,
+            on_behalf: None,
         },
         None,
     )

@@ -2,6 +2,11 @@
 
 use super::*;
 
+diesel::define_sql_function! {
+    /// SQL `lower`, on both backends: organizers' addresses compare ignoring case.
+    fn lower(x: Text) -> Text;
+}
+
 /// A row of `reservations`.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 // None is NULL, never DEFAULT: the INSERT is then one static statement, prepared once and
@@ -370,6 +375,26 @@ impl ReservationRow {
             Self::pending_deadlines(crate::db::CONFIRMED).select(reservations::auto_release_at)
         ))
         .map(Option::flatten)
+    }
+
+    /// The (start, end) of the reservations of `room_id` that hold their slot, booked for the
+    /// organizer `email` (ignoring case), ending after `after`, other than `except`: what a
+    /// quota counts (API.md "Quotas"). A range of the room's index by status, filtered.
+    pub fn held_by(
+        conn: &mut Conn<'_>,
+        room_id: &str,
+        email: &str,
+        after: i64,
+        except: Option<&str>,
+    ) -> QueryResult<Vec<(i64, i64)>> {
+        dispatch!(conn, |c| reservations::table
+            .filter(reservations::room_id.eq(room_id))
+            .filter(reservations::status.eq(crate::db::CONFIRMED))
+            .filter(reservations::end_at.gt(after))
+            .filter(lower(reservations::organizer_email).eq(lower(email)))
+            .filter(reservations::id.ne(except.unwrap_or("")))
+            .select((reservations::start_at, reservations::end_at))
+            .load(c))
     }
 
     /// Inserts `rows` in one statement.

@@ -45,6 +45,10 @@ pub struct RoomRulesRow {
     pub check_in_required: bool,
     pub check_in_opens_minutes: i32,
     pub auto_release_minutes: i32,
+    /// The room's managers, one entry per line (`Managers::to_stored`).
+    pub managers: String,
+    pub max_hours_per_person_per_week: Option<i32>,
+    pub max_active_reservations_per_person: Option<i32>,
 }
 
 /// Which rooms a listing wants.

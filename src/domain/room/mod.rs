@@ -4,14 +4,17 @@
 mod features;
 mod free_slots;
 mod local_time;
+mod managers;
 mod opening_hours;
 mod policy;
+mod quota;
 #[cfg(test)]
 mod tests;
 
 pub use features::*;
 pub use free_slots::*;
 pub use local_time::*;
+pub use managers::*;
 pub use opening_hours::*;
 pub use policy::*;
 

@@ -16,6 +16,10 @@ pub struct RoomPolicy {
     pub check_in_required: bool,
     pub check_in_opens_minutes: i32,
     pub auto_release_minutes: i32,
+    /// `QUOTA_HOURS`: booked hours per person per ISO week; `None`: no limit.
+    pub max_hours_per_person_per_week: Option<i32>,
+    /// `QUOTA_ACTIVE`: reservations per person that have not ended; `None`: no limit.
+    pub max_active_reservations_per_person: Option<i32>,
 }
 
 impl Default for RoomPolicy {
@@ -29,6 +33,8 @@ impl Default for RoomPolicy {
             check_in_required: false,
             check_in_opens_minutes: 10,
             auto_release_minutes: 10,
+            max_hours_per_person_per_week: None,
+            max_active_reservations_per_person: None,
         }
     }
 }
@@ -67,6 +73,12 @@ impl RoomPolicy {
         }
         in_range("checkInOpensMinutes", self.check_in_opens_minutes, 0, 120)?;
         in_range("autoReleaseMinutes", self.auto_release_minutes, 1, 240)?;
+        if let Some(hours) = self.max_hours_per_person_per_week {
+            in_range("maxHoursPerPersonPerWeek", hours, 1, 168)?;
+        }
+        if let Some(active) = self.max_active_reservations_per_person {
+            in_range("maxActiveReservationsPerPerson", active, 1, 1000)?;
+        }
         if let Some(hours) = &mut self.opening_hours {
             if hours.len() > Self::MAX_OPENING_HOURS {
                 return Err(Error::BadUserInput(format!(

@@ -321,6 +321,8 @@ pub struct SeriesRequest {
     pub on_conflict: ConflictMode,
     /// Who books it (secured mode); set by the caller after validation.
     pub owner: Option<super::Owner>,
+    /// For someone else, by a member: the room's managers only (set after validation).
+    pub on_behalf: Option<super::OnBehalf>,
 }
 
 impl SeriesRequest {
@@ -346,6 +348,7 @@ impl SeriesRequest {
             organizer_email: Email::parse(organizer_email)?.into_inner(),
             on_conflict,
             owner: None,
+            on_behalf: None,
         })
     }
 }

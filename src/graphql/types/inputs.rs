@@ -34,6 +34,12 @@ pub struct RoomPolicyInput {
     /// 1-240.
     #[graphql(default = 10)]
     pub auto_release_minutes: i32,
+    /// 1-168: hours one person may hold this room per ISO week (Monday 00:00 to Monday 00:00
+    /// in the room's time zone); null: no limit.
+    pub max_hours_per_person_per_week: Option<i32>,
+    /// 1-1000: reservations of this room one person may hold that have not ended; null: no
+    /// limit.
+    pub max_active_reservations_per_person: Option<i32>,
 }
 
 impl RoomPolicyInput {
@@ -56,6 +62,8 @@ impl RoomPolicyInput {
             check_in_required: self.check_in_required,
             check_in_opens_minutes: self.check_in_opens_minutes,
             auto_release_minutes: self.auto_release_minutes,
+            max_hours_per_person_per_week: self.max_hours_per_person_per_week,
+            max_active_reservations_per_person: self.max_active_reservations_per_person,
         }
         .validate()
     }
@@ -80,6 +88,9 @@ pub struct CreateRoomInput {
     pub description: Option<String>,
     /// Omitted: no limits, no buffer, always open, no check-in.
     pub policy: Option<RoomPolicyInput>,
+    /// Who runs the room: token subjects, or `role:<name>` for everyone with that role; at
+    /// most 50.
+    pub managers: Option<Vec<String>>,
 }
 
 /// Changes to a room: omitted fields keep their value; `null` clears an optional one. A
@@ -95,6 +106,8 @@ pub struct UpdateRoomInput {
     pub features: Option<Vec<String>>,
     pub description: MaybeUndefined<String>,
     pub policy: Option<RoomPolicyInput>,
+    /// Replaces the managers (admins only: a room's managers may change everything else).
+    pub managers: Option<Vec<String>>,
 }
 
 /// A new reservation.

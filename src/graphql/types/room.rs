@@ -52,6 +52,13 @@ impl Room {
         self.0.archived
     }
 
+    /// Who runs the room: token subjects, or `role:<name>` for everyone with that role. A
+    /// manager may change the room (but not its managers), and cancel, reschedule, check in
+    /// and out any of its reservations, and book it on behalf of anyone.
+    async fn managers(&self) -> &[String] {
+        self.0.managers.entries()
+    }
+
     /// The house rules every booking of this room obeys.
     async fn policy(&self) -> RoomPolicy {
         RoomPolicy(self.0.policy.clone())
@@ -306,5 +313,15 @@ impl RoomPolicy {
     /// How many minutes after its start a reservation not checked in is released.
     async fn auto_release_minutes(&self) -> i32 {
         self.0.auto_release_minutes
+    }
+
+    /// Hours one person may hold this room per ISO week (in its time zone); null: no limit.
+    async fn max_hours_per_person_per_week(&self) -> Option<i32> {
+        self.0.max_hours_per_person_per_week
+    }
+
+    /// Reservations of this room one person may hold that have not ended; null: no limit.
+    async fn max_active_reservations_per_person(&self) -> Option<i32> {
+        self.0.max_active_reservations_per_person
     }
 }
