@@ -149,6 +149,17 @@ impl Server {
         .await
     }
 
+    /// As `book`, for organizer `email`.
+    async fn book_for(&self, room: &str, start: DateTime<Utc>, minutes: i64, email: &str) -> Value {
+        let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        self.gql(
+            BOOK,
+            json!({"i": {"roomId": room, "start": fmt(start), "end": fmt(start + Days::minutes(minutes)),
+                         "title": "q", "organizerName": "Bench", "organizerEmail": email}}),
+        )
+        .await
+    }
+
     fn rss_mb(&self) -> f64 {
         // The server is taskset's child when pinned: taskset execs, so the pid is the same.
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -288,6 +299,90 @@ fn open_all_day() -> Vec<Value> {
     .iter()
     .map(|d| json!({"weekday": d, "opens": "00:00", "closes": "24:00"}))
     .collect()
+}
+
+/// As `book_rate_every`, booked by `people` different organizers in turn (slot `n` by person
+/// `n % people`): what a quota counts. Bookings per second and refusals.
+async fn book_rate_by_people(
+    server: &Arc<Server>,
+    rooms: &Arc<Vec<String>>,
+    offset_slots: u64,
+    people: u64,
+) -> (f64, u64) {
+    let conns = env_num("CONNS", 32);
+    let secs = env_num("SECONDS", 5);
+    let next = Arc::new(AtomicU64::new(offset_slots));
+    let (ok, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let base = origin();
+    let tasks: Vec<_> = (0..conns)
+        .map(|_| {
+            let (server, rooms, next) = (server.clone(), rooms.clone(), next.clone());
+            let (ok, errors) = (ok.clone(), errors.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    let room = &rooms[(n % rooms.len() as u64) as usize];
+                    let slot = n / rooms.len() as u64;
+                    let email = format!("p{}@example.com", n % people);
+                    let start = base + Days::minutes(60 * slot as i64);
+                    let v = server.book_for(room, start, 30, &email).await;
+                    if v["data"]["bookRoom"].is_object() {
+                        ok.fetch_add(1, Ordering::Relaxed)
+                    } else {
+                        errors.fetch_add(1, Ordering::Relaxed)
+                    };
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    futures_util::future::join_all(tasks).await;
+    let rate = ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    (rate, errors.load(Ordering::Relaxed))
+}
+
+/// Both quotas set (API.md "Quotas"; limits no booking reaches) against none, 500 people
+/// booking, alternating rounds in one server: the issue's bar is 0.85 of a plain booking.
+async fn bench_quota() {
+    let server = Arc::new(Server::start().await);
+    let plain = rooms(&server, 10).await;
+    let mut limited = Vec::new();
+    for i in 0..10 {
+        let v = server
+            .gql(
+                "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
+                json!({"i": {"name": format!("quota-{i}"), "capacity": 10, "timeZone": "Europe/Berlin",
+                    "policy": {"maxHoursPerPersonPerWeek": 168, "maxActiveReservationsPerPerson": 1000}}}),
+            )
+            .await;
+        limited.push(
+            v["data"]["createRoom"]["id"]
+                .as_str()
+                .expect("room")
+                .to_owned(),
+        );
+    }
+    let limited = Arc::new(limited);
+    let rounds = env_num("ROUNDS", 10);
+    let (mut offsets, mut ratios, mut refused) = ((0, 0), Vec::new(), 0);
+    for _ in 0..rounds {
+        let (p, e) = book_rate_by_people(&server, &plain, offsets.0, 500).await;
+        offsets.0 += (p * env_num("SECONDS", 5) as f64) as u64 + 10_000;
+        let (q, f) = book_rate_by_people(&server, &limited, offsets.1, 500).await;
+        offsets.1 += (q * env_num("SECONDS", 5) as f64) as u64 + 10_000;
+        refused += e + f;
+        ratios.push(q / p);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = percentile(&ratios, 0.5);
+    println!(
+        "quota: both quotas / none, per-round ratios {:.3}..{:.3} median {median:.3} \
+         (bar 0.85{}; 10 rooms each, 500 people, {rounds} alternating rounds), {refused} refused",
+        ratios[0],
+        ratios[ratios.len() - 1],
+        if median < 0.85 { ": BELOW" } else { "" }
+    );
 }
 
 /// Every policy set (buffer, durations, horizon, opening hours in a DST zone) against none,
@@ -1369,6 +1464,9 @@ fn main() {
         }
         if runs("policy") {
             bench_policy().await;
+        }
+        if runs("quota") {
+            bench_quota().await;
         }
         if runs("available") {
             bench_available().await;

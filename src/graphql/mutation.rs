@@ -15,7 +15,7 @@ use crate::domain::{
     self, BookingInput, BookingRequest, Capacity, Features, Managers, Once, RescheduleRequest,
     RoomDetails, RoomName, RoomPolicy, SeriesRequest,
 };
-use crate::error::Result as DomainResult;
+use crate::error::{PolicyRule, Result as DomainResult};
 use crate::metrics::Metrics;
 use serde_json::json;
 
@@ -144,6 +144,12 @@ impl Mutation {
         data::<Metrics>(ctx)?.booking(match &booked {
             Ok(b) if b.replayed => "replayed",
             Ok(_) => "booked",
+            // Each quota apart from the other policies: what operators tune.
+            Err(crate::Error::PolicyViolation { policy, .. })
+                if matches!(policy, PolicyRule::QuotaHours | PolicyRule::QuotaActive) =>
+            {
+                policy.as_str()
+            }
             Err(e) => e.code(),
         });
         Ok(Reservation::from(booked.gql()?.reservation))

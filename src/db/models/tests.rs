@@ -189,3 +189,27 @@ fn a_key_is_claimed_once_and_expired_ones_are_deleted() {
         .unwrap()
         .is_some());
 }
+
+#[test]
+fn a_quota_reads_one_persons_reservations_by_index() {
+    let mut sqlite = crate::db::test_connection();
+    let mut conn = Conn::Sqlite(&mut sqlite);
+    assert!(ReservationRow::held_by(&mut conn, "r", "a@b.c", 0, None)
+        .unwrap()
+        .is_empty());
+    let q = reservations::table
+        .filter(reservations::room_id.eq("r"))
+        .filter(lower(reservations::organizer_email).eq(lower("a@b.c")))
+        .filter(reservations::end_at.gt(0))
+        .filter(reservations::id.ne(""))
+        .select((
+            reservations::status,
+            reservations::start_at,
+            reservations::end_at,
+        ));
+    let plan = plan(&q);
+    assert!(
+        plan.contains("USING INDEX reservations_room_organizer"),
+        "{plan}"
+    );
+}

@@ -1,0 +1,1 @@
+DROP INDEX reservations_room_organizer;
