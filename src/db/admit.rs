@@ -213,7 +213,10 @@ pub(super) fn admit(
 /// Quotas (API.md "Quotas"), after every other policy: the slot against what the organizer
 /// `email` holds in the locked room (read under that lock, so exact under concurrency), plus
 /// `extra` (a series' occurrences accepted before this one); `except` is the reservation
-/// being moved. Nothing is read in a room without a quota.
+/// being moved. Nothing is read in a room without a quota, and what is read does not grow
+/// with the person's bookings elsewhere in time: a room's reservations never overlap, so at
+/// most one starts before an instant and reaches past it (found by the overlap probe), and
+/// the rest are a range of `reservations_room_organizer`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn check_quotas(
     conn: &mut Conn<'_>,
@@ -225,17 +228,58 @@ pub(super) fn check_quotas(
     extra: &[Slot],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if !rules.policy.has_quota() {
+    let policy = &rules.policy;
+    if !policy.has_quota() {
         return Ok(());
     }
-    let horizon = domain::to_micros(rules.policy.quota_horizon(slot, rules.tz, now));
     let room = room_id.to_string();
-    let mut held = ReservationRow::held_by(conn, &room, email, horizon, except)?
-        .into_iter()
-        .map(|(start, end)| Ok((instant(start)?, instant(end)?)))
-        .collect::<Result<Vec<_>>>()?;
-    held.extend(extra.iter().map(|s| (s.start(), s.end())));
-    rules.policy.check_quotas(slot, rules.tz, now, &held)
+    // The one reservation that started before `at` and has not ended by then, if the person's.
+    let reaching =
+        |conn: &mut Conn<'_>, at: i64| -> Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+            match ReservationRow::reaching_over(conn, &room, at)? {
+                Some((id, start, end, organizer))
+                    if lower_eq(&organizer, email) && except != Some(id.0.to_string().as_str()) =>
+                {
+                    Ok(Some((instant(start)?, instant(end)?)))
+                }
+                _ => Ok(None),
+            }
+        };
+    let mut in_weeks = Vec::new();
+    if policy.max_hours_per_person_per_week.is_some() {
+        let weeks = domain::iso_weeks(slot, rules.tz);
+        if let (Some(first), Some(last)) = (weeks.first(), weeks.last()) {
+            let (from, to) = (domain::to_micros(first.0), domain::to_micros(last.1));
+            in_weeks.extend(reaching(conn, from)?);
+            for (id, start, end) in ReservationRow::of_organizer(conn, &room, email, (from, to))? {
+                if except != Some(id.0.to_string().as_str()) {
+                    in_weeks.push((instant(start)?, instant(end)?));
+                }
+            }
+        }
+    }
+    let mut active = 0;
+    if policy.max_active_reservations_per_person.is_some() {
+        let at = domain::to_micros(now);
+        let from_now = ReservationRow::count_of_organizer_from(conn, &room, email, at)?;
+        let moved_counted = match except {
+            Some(id) => ReservationRow::find(conn, id)?
+                .is_some_and(|r| r.start_at >= at && lower_eq(&r.organizer_email, email)),
+            None => false,
+        };
+        active = usize::try_from(from_now)
+            .unwrap_or(0)
+            .saturating_sub(usize::from(moved_counted))
+            + usize::from(reaching(conn, at)?.is_some());
+    }
+    in_weeks.extend(extra.iter().map(|s| (s.start(), s.end())));
+    active += extra.iter().filter(|s| s.end() > now).count();
+    policy.check_quotas(slot, rules.tz, &in_weeks, active)
+}
+
+/// Organizer addresses compare as SQL's `lower` does on both backends (ASCII letters).
+fn lower_eq(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 /// Rule 3 inside a write. SQLite: one index probe. PostgreSQL: the exclusion constraint

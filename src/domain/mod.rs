@@ -18,9 +18,9 @@ pub use fields::{
 pub use idempotency::{Once, IDEMPOTENCY_WINDOW_MICROS};
 pub use model::{Owner, Reservation, ReservationSlot, ReservationStatus, Room, RoomDetails};
 pub use room::{
-    buffer_violation, earliest_at_or_after, free_slots, local_instant, opening_intervals,
-    parse_time_zone, resolve_local, Features, FreeSlotsQuery, LocalTime, Managers, OpeningHours,
-    PolicyRule, RoomPolicy, Weekday,
+    buffer_violation, earliest_at_or_after, free_slots, iso_weeks, local_instant,
+    opening_intervals, parse_time_zone, resolve_local, Features, FreeSlotsQuery, LocalTime,
+    Managers, OpeningHours, PolicyRule, RoomPolicy, Weekday,
 };
 pub use series::{
     check_spacing, ConflictMode, Frequency, OccurrenceConflict, Recurrence, Series, SeriesBooking,

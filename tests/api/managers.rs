@@ -217,7 +217,14 @@ async fn active_reservations_per_person_are_limited_per_room() {
         )
         .await;
     assert_eq!(code(&v), Some("POLICY_VIOLATION"), "{v}");
-    // Once one has ended, it no longer counts.
+    // One in progress still counts ...
+    app.db
+        .clock()
+        .advance(base() + chrono::Duration::minutes(70) - app.db.now());
+    let v = book(&app, &ada, &id, 300, 330).await;
+    let e = assert_refused(&v, "POLICY_VIOLATION");
+    assert_eq!(e["extensions"]["policy"], "QUOTA_ACTIVE", "{e}");
+    // ... once it has ended, it no longer does.
     app.db
         .clock()
         .advance(base() + chrono::Duration::minutes(95) - app.db.now());

@@ -377,34 +377,68 @@ impl ReservationRow {
         .map(Option::flatten)
     }
 
-    /// The (start, end) of the reservations of `room_id` that hold their slot, booked for the
-    /// organizer `email` (ignoring case), ending after `after`, other than `except`: what a
-    /// quota counts (API.md "Quotas"). A range of the room's index by status, filtered.
-    pub fn held_by(
+    /// The reservations of `room_id` that hold their slot, booked for the organizer `email`
+    /// (ignoring case), starting in `[from, to)`: (id, start, end). What a quota counts (API.md
+    /// "Quotas"), found by `reservations_room_organizer` (room, organizer, status, start): a
+    /// search, however many reservations the room or the person holds outside the range.
+    pub fn of_organizer(
         conn: &mut Conn<'_>,
         room_id: &str,
         email: &str,
-        after: i64,
-        except: Option<&str>,
-    ) -> QueryResult<Vec<(i64, i64)>> {
-        // The status is filtered here, not in SQL: with it in the statement SQLite's planner
-        // (no statistics) may take the room's index by status, a scan of the room's future.
-        let rows: Vec<(StoredStatus, i64, i64)> = dispatch!(conn, |c| reservations::table
+        (from, to): (i64, i64),
+    ) -> QueryResult<Vec<(StoredUuid, i64, i64)>> {
+        dispatch!(conn, |c| reservations::table
             .filter(reservations::room_id.eq(room_id))
             .filter(lower(reservations::organizer_email).eq(lower(email)))
-            .filter(reservations::end_at.gt(after))
-            .filter(reservations::id.ne(except.unwrap_or("")))
+            .filter(reservations::status.eq(crate::db::CONFIRMED))
+            .filter(reservations::start_at.ge(from))
+            .filter(reservations::start_at.lt(to))
             .select((
-                reservations::status,
+                reservations::id,
                 reservations::start_at,
                 reservations::end_at
             ))
-            .load(c))?;
-        Ok(rows
-            .into_iter()
-            .filter(|(status, _, _)| status.0 == ReservationStatus::Confirmed)
-            .map(|(_, start, end)| (start, end))
-            .collect())
+            .load(c))
+    }
+
+    /// The CONFIRMED reservation of `room_id` that started before `at` and ends after it, if
+    /// any (at most one: a room's never overlap): (id, start, end, organizer email). One index
+    /// probe, as `conflict`.
+    pub fn reaching_over(
+        conn: &mut Conn<'_>,
+        room_id: &str,
+        at: i64,
+    ) -> QueryResult<Option<(StoredUuid, i64, i64, String)>> {
+        let latest: Option<(StoredUuid, i64, i64, String)> = dispatch!(conn, |c| c.first_row(
+            reservations::table
+                .filter(reservations::room_id.eq(room_id))
+                .filter(reservations::status.eq(crate::db::CONFIRMED))
+                .filter(reservations::start_at.lt(at))
+                .order(reservations::start_at.desc())
+                .select((
+                    reservations::id,
+                    reservations::start_at,
+                    reservations::end_at,
+                    reservations::organizer_email
+                ))
+        ))?;
+        Ok(latest.filter(|(_, _, end, _)| *end > at))
+    }
+
+    /// How many of them start at or after `from`: a count over the same index, no row read.
+    pub fn count_of_organizer_from(
+        conn: &mut Conn<'_>,
+        room_id: &str,
+        email: &str,
+        from: i64,
+    ) -> QueryResult<i64> {
+        dispatch!(conn, |c| reservations::table
+            .filter(reservations::room_id.eq(room_id))
+            .filter(lower(reservations::organizer_email).eq(lower(email)))
+            .filter(reservations::status.eq(crate::db::CONFIRMED))
+            .filter(reservations::start_at.ge(from))
+            .count()
+            .get_result(c))
     }
 
     /// Inserts `rows` in one statement.

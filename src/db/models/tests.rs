@@ -194,22 +194,37 @@ fn a_key_is_claimed_once_and_expired_ones_are_deleted() {
 fn a_quota_reads_one_persons_reservations_by_index() {
     let mut sqlite = crate::db::test_connection();
     let mut conn = Conn::Sqlite(&mut sqlite);
-    assert!(ReservationRow::held_by(&mut conn, "r", "a@b.c", 0, None)
-        .unwrap()
-        .is_empty());
-    let q = reservations::table
+    assert!(
+        ReservationRow::of_organizer(&mut conn, "r", "a@b.c", (0, 10))
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ReservationRow::count_of_organizer_from(&mut conn, "r", "a@b.c", 0).unwrap(),
+        0
+    );
+    // The same statements' shapes, planned.
+    let rows = reservations::table
         .filter(reservations::room_id.eq("r"))
         .filter(lower(reservations::organizer_email).eq(lower("a@b.c")))
-        .filter(reservations::end_at.gt(0))
-        .filter(reservations::id.ne(""))
-        .select((
-            reservations::status,
-            reservations::start_at,
-            reservations::end_at,
-        ));
-    let plan = plan(&q);
+        .filter(reservations::status.eq(crate::db::CONFIRMED))
+        .filter(reservations::start_at.ge(0))
+        .filter(reservations::start_at.lt(10))
+        .select(reservations::id);
+    let plan = plan(&rows);
     assert!(
         plan.contains("USING INDEX reservations_room_organizer"),
+        "{plan}"
+    );
+    let count = reservations::table
+        .filter(reservations::room_id.eq("r"))
+        .filter(lower(reservations::organizer_email).eq(lower("a@b.c")))
+        .filter(reservations::status.eq(crate::db::CONFIRMED))
+        .filter(reservations::start_at.ge(0))
+        .count();
+    let plan = super::tests::plan(&count);
+    assert!(
+        plan.contains("USING COVERING INDEX reservations_room_organizer"),
         "{plan}"
     );
 }

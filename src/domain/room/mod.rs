@@ -17,6 +17,7 @@ pub use local_time::*;
 pub use managers::*;
 pub use opening_hours::*;
 pub use policy::*;
+pub use quota::iso_weeks;
 
 use std::fmt;
 use std::str::FromStr;

@@ -42,15 +42,15 @@ impl RoomPolicy {
     }
 
     /// The quotas for a new `slot` of a person who already holds `held` (start, end) in the
-    /// room (CONFIRMED and PENDING, the one being moved left out), at `now`: `QUOTA_HOURS`,
-    /// then `QUOTA_ACTIVE`. `held` must contain every reservation that has not ended or that
-    /// touches a week of `slot`.
+    /// room, every one that touches a week of `slot`, and `active` reservations there that
+    /// have not ended (CONFIRMED and PENDING, the one being moved left out): `QUOTA_HOURS`,
+    /// then `QUOTA_ACTIVE`.
     pub fn check_quotas(
         &self,
         slot: Slot,
         tz: Tz,
-        now: DateTime<Utc>,
         held: &[(DateTime<Utc>, DateTime<Utc>)],
+        active: usize,
     ) -> Result<()> {
         if let Some(max) = self.max_hours_per_person_per_week {
             let limit = Duration::hours(i64::from(max));
@@ -72,7 +72,6 @@ impl RoomPolicy {
             }
         }
         if let Some(max) = self.max_active_reservations_per_person {
-            let active = held.iter().filter(|(_, end)| *end > now).count();
             if active >= usize::try_from(max).unwrap_or(0) {
                 return Err(violation(
                     PolicyRule::QuotaActive,
@@ -84,12 +83,5 @@ impl RoomPolicy {
             }
         }
         Ok(())
-    }
-
-    /// Where the person's reservations that `check_quotas` needs for `slot` may lie: every
-    /// one that ends after this instant.
-    pub fn quota_horizon(&self, slot: Slot, tz: Tz, now: DateTime<Utc>) -> DateTime<Utc> {
-        let first_week = iso_weeks(slot, tz).first().map_or(slot.start(), |w| w.0);
-        first_week.min(now)
     }
 }
