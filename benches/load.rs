@@ -225,30 +225,42 @@ async fn book_rate_every(
     offset_slots: u64,
     spacing: i64,
 ) -> (f64, u64) {
+    book_rate_as(server, rooms, offset_slots, spacing, 0).await
+}
+
+/// As `book_rate_every`, booked by `people` different organizers in turn (slot `n` by person
+/// `n % people`: what a quota counts), or all by the bench's one organizer (`people` 0).
+/// Bookings per second and refusals.
+async fn book_rate_as(
+    server: &Arc<Server>,
+    rooms: &Arc<Vec<String>>,
+    offset_slots: u64,
+    spacing: i64,
+    people: u64,
+) -> (f64, u64) {
     let conns = env_num("CONNS", 32);
     let secs = env_num("SECONDS", 5);
     let next = Arc::new(AtomicU64::new(offset_slots));
-    let ok = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
+    let (ok, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let base = origin();
     let tasks: Vec<_> = (0..conns)
         .map(|_| {
-            let (server, rooms, next, ok, errors) = (
-                server.clone(),
-                rooms.clone(),
-                next.clone(),
-                ok.clone(),
-                errors.clone(),
-            );
+            let (server, rooms, next) = (server.clone(), rooms.clone(), next.clone());
+            let (ok, errors) = (ok.clone(), errors.clone());
             tokio::spawn(async move {
                 while Instant::now() < deadline {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let room = &rooms[(n % rooms.len() as u64) as usize];
                     let slot = n / rooms.len() as u64;
-                    let v = server
-                        .book(room, base + Days::minutes(spacing * slot as i64), 30, "b")
-                        .await;
+                    let start = base + Days::minutes(spacing * slot as i64);
+                    let v = match people {
+                        0 => server.book(room, start, 30, "b").await,
+                        _ => {
+                            let email = format!("p{}@example.com", n % people);
+                            server.book_for(room, start, 30, &email).await
+                        }
+                    };
                     if v["data"]["bookRoom"].is_object() {
                         ok.fetch_add(1, Ordering::Relaxed)
                     } else {
@@ -260,11 +272,8 @@ async fn book_rate_every(
         .collect();
     let started = Instant::now();
     futures_util::future::join_all(tasks).await;
-    let n = ok.load(Ordering::Relaxed);
-    (
-        n as f64 / started.elapsed().as_secs_f64(),
-        errors.load(Ordering::Relaxed),
-    )
+    let rate = ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    (rate, errors.load(Ordering::Relaxed))
 }
 
 async fn rooms(server: &Server, n: usize) -> Arc<Vec<String>> {
@@ -301,47 +310,6 @@ fn open_all_day() -> Vec<Value> {
     .collect()
 }
 
-/// As `book_rate_every`, booked by `people` different organizers in turn (slot `n` by person
-/// `n % people`): what a quota counts. Bookings per second and refusals.
-async fn book_rate_by_people(
-    server: &Arc<Server>,
-    rooms: &Arc<Vec<String>>,
-    offset_slots: u64,
-    people: u64,
-) -> (f64, u64) {
-    let conns = env_num("CONNS", 32);
-    let secs = env_num("SECONDS", 5);
-    let next = Arc::new(AtomicU64::new(offset_slots));
-    let (ok, errors) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let base = origin();
-    let tasks: Vec<_> = (0..conns)
-        .map(|_| {
-            let (server, rooms, next) = (server.clone(), rooms.clone(), next.clone());
-            let (ok, errors) = (ok.clone(), errors.clone());
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    let n = next.fetch_add(1, Ordering::Relaxed);
-                    let room = &rooms[(n % rooms.len() as u64) as usize];
-                    let slot = n / rooms.len() as u64;
-                    let email = format!("p{}@example.com", n % people);
-                    let start = base + Days::minutes(60 * slot as i64);
-                    let v = server.book_for(room, start, 30, &email).await;
-                    if v["data"]["bookRoom"].is_object() {
-                        ok.fetch_add(1, Ordering::Relaxed)
-                    } else {
-                        errors.fetch_add(1, Ordering::Relaxed)
-                    };
-                }
-            })
-        })
-        .collect();
-    let started = Instant::now();
-    futures_util::future::join_all(tasks).await;
-    let rate = ok.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-    (rate, errors.load(Ordering::Relaxed))
-}
-
 /// Both quotas set (API.md "Quotas"; limits no booking reaches) against none, 500 people
 /// booking, alternating rounds in one server: the bar is 0.85 of a plain booking.
 async fn bench_quota() {
@@ -369,9 +337,9 @@ async fn bench_quota() {
     let rounds = env_num("ROUNDS", 10);
     let (mut offsets, mut ratios, mut refused) = ((0, 0), Vec::new(), 0);
     for _ in 0..rounds {
-        let (p, e) = book_rate_by_people(&server, &plain, offsets.0, 500).await;
+        let (p, e) = book_rate_as(&server, &plain, offsets.0, 60, 500).await;
         offsets.0 += (p * env_num("SECONDS", 5) as f64) as u64 + 10_000;
-        let (q, f) = book_rate_by_people(&server, &limited, offsets.1, 500).await;
+        let (q, f) = book_rate_as(&server, &limited, offsets.1, 60, 500).await;
         offsets.1 += (q * env_num("SECONDS", 5) as f64) as u64 + 10_000;
         refused += e + f;
         ratios.push(q / p);

@@ -78,15 +78,7 @@ async fn a_retried_booking_returns_the_first_reservation_and_books_nothing_more(
     assert_eq!(third["data"]["bookRoom"]["id"], id, "{third}");
     assert_eq!(third["data"]["bookRoom"]["status"], "CANCELLED", "{third}");
     assert_eq!(events_of(&app, &room).await.len(), 2);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::metrics::scrape(&app).await;
     assert!(
         metrics.contains("roombook_bookings_total{outcome=\"replayed\"} 2"),
         "retries are counted apart from bookings: {metrics}"

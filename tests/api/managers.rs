@@ -352,15 +352,7 @@ async fn concurrent_bookings_by_one_person_stop_at_the_quota() {
     .await;
     let ok = answers.iter().filter(|a| a["errors"].is_null()).count();
     assert_eq!(ok, 3, "{answers:?}");
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = crate::metrics::scrape(&app).await;
     assert!(
         metrics.contains("roombook_bookings_total{outcome=\"QUOTA_ACTIVE\"} 13"),
         "each quota is an outcome of its own: {metrics}"

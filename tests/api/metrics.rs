@@ -6,7 +6,8 @@ use serde_json::json;
 use crate::helpers::{at, spawn_app, spawn_app_with, TestApp};
 use crate::ws_client::{WsClient, EVENTS};
 
-async fn scrape(app: &TestApp) -> String {
+/// `GET /metrics` of `app`: 200, Prometheus text.
+pub async fn scrape(app: &TestApp) -> String {
     let resp = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"]
