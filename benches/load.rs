@@ -284,6 +284,25 @@ async fn rooms(server: &Server, n: usize) -> Arc<Vec<String>> {
     Arc::new(v)
 }
 
+/// Ten rooms `{prefix}-{i}` with `fields` (time zone, policy, ...) besides name and capacity.
+async fn rooms_with(server: &Server, prefix: &str, fields: Value) -> Arc<Vec<String>> {
+    let mut v = Vec::new();
+    for i in 0..10 {
+        let mut input = fields.clone();
+        input["name"] = json!(format!("{prefix}-{i}"));
+        input["capacity"] = json!(10);
+        let created = server
+            .gql(
+                "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
+                json!({ "i": input }),
+            )
+            .await;
+        let id = created["data"]["createRoom"]["id"].as_str().expect("room");
+        v.push(id.to_owned());
+    }
+    Arc::new(v)
+}
+
 async fn bench_book() {
     let server = Arc::new(Server::start().await);
     let rooms = rooms(&server, 10).await;
@@ -315,25 +334,15 @@ fn open_all_day() -> Vec<Value> {
 async fn bench_quota() {
     let server = Arc::new(Server::start().await);
     let plain = rooms(&server, 10).await;
-    let mut limited = Vec::new();
-    for i in 0..10 {
-        let v = server
-            .gql(
-                "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
-                json!({"i": {"name": format!("quota-{i}"), "capacity": 10, "timeZone": "Europe/Berlin",
-                    "policy": {
-                        "maxHoursPerPersonPerWeek": (env_num("QUOTA_HOURS", 168) > 0).then_some(168),
-                        "maxActiveReservationsPerPerson": (env_num("QUOTA_ACTIVE", 1000) > 0).then_some(1000)}}}),
-            )
-            .await;
-        limited.push(
-            v["data"]["createRoom"]["id"]
-                .as_str()
-                .expect("room")
-                .to_owned(),
-        );
-    }
-    let limited = Arc::new(limited);
+    let quotas = json!({
+        "maxHoursPerPersonPerWeek": (env_num("QUOTA_HOURS", 168) > 0).then_some(168),
+        "maxActiveReservationsPerPerson": (env_num("QUOTA_ACTIVE", 1000) > 0).then_some(1000)});
+    let limited = rooms_with(
+        &server,
+        "quota",
+        json!({"timeZone": "Europe/Berlin", "policy": quotas}),
+    )
+    .await;
     let rounds = env_num("ROUNDS", 10);
     let (mut offsets, mut ratios, mut refused) = ((0, 0), Vec::new(), 0);
     for _ in 0..rounds {
@@ -362,24 +371,14 @@ async fn bench_policy() {
     let server = Arc::new(Server::start().await);
     let plain = rooms(&server, 10).await;
     let every_day = open_all_day();
-    let mut strict = Vec::new();
-    for i in 0..10 {
-        let v = server
-            .gql(
-                "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
-                json!({"i": {"name": format!("strict-{i}"), "capacity": 10, "timeZone": "Europe/Berlin",
-                    "policy": {"minDurationMinutes": 15, "maxDurationMinutes": 240, "bufferMinutes": 15,
-                               "bookingHorizonDays": 3650, "openingHours": every_day}}}),
-            )
-            .await;
-        strict.push(
-            v["data"]["createRoom"]["id"]
-                .as_str()
-                .expect("room")
-                .to_owned(),
-        );
-    }
-    let strict = Arc::new(strict);
+    let policy = json!({"minDurationMinutes": 15, "maxDurationMinutes": 240, "bufferMinutes": 15,
+                        "bookingHorizonDays": 3650, "openingHours": every_day});
+    let strict = rooms_with(
+        &server,
+        "strict",
+        json!({"timeZone": "Europe/Berlin", "policy": policy}),
+    )
+    .await;
     // ROUNDS short alternating rounds of SECONDS each, so that the machine's
     // drift lands on both sides alike; the ratio is of the totals.
     let rounds = env_num("ROUNDS", 10);
