@@ -5,9 +5,9 @@
 use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Duration, Utc};
-use icalendar::{Calendar, Component, Event, EventLike, Property};
+use icalendar::{Calendar, Component, Event, EventLike, EventStatus, Property};
 
-use crate::domain::{Reservation, Room, Window};
+use crate::domain::{Reservation, ReservationStatus, Room, Window};
 
 /// Reservations ending after this many days ago are in the feed ...
 pub const PAST_DAYS: i64 = 30;
@@ -31,7 +31,8 @@ pub enum View {
     BusyOnly,
 }
 
-/// The feed of `room` with `reservations` (CONFIRMED, sorted), as `view` allows.
+/// The feed of `room` with `reservations` (CONFIRMED and PENDING, sorted), as `view` allows. A
+/// PENDING one is `STATUS:TENTATIVE` (RFC 5545, 3.8.1.11): it holds the slot, not yet for sure.
 pub fn feed(room: &Room, reservations: &[Reservation], view: View) -> String {
     let mut cal = Calendar::empty();
     cal.append_property(Property::new("VERSION", "2.0"));
@@ -54,6 +55,9 @@ pub fn feed(room: &Room, reservations: &[Reservation], view: View) -> String {
             // 3.8.7.2): the feed then depends on the data alone, and so does its ETag.
             .timestamp(r.updated_at)
             .last_modified(r.updated_at);
+        if r.status == ReservationStatus::Pending {
+            event.status(EventStatus::Tentative);
+        }
         match view {
             View::Full => {
                 event.summary(r.title.as_deref().unwrap_or("Reserved"));
@@ -143,7 +147,18 @@ mod tests {
             released_at: None,
             auto_release_at: None,
             owner: None,
+            approval: None,
         }
+    }
+
+    #[test]
+    fn a_pending_reservation_is_tentative_and_a_confirmed_one_is_not() {
+        let confirmed = feed(&room("R"), &[reservation(None, "Ada")], View::Full);
+        assert!(!confirmed.contains("STATUS:"), "{confirmed}");
+        let mut pending = reservation(None, "Ada");
+        pending.status = ReservationStatus::Pending;
+        let body = feed(&room("R"), &[pending], View::BusyOnly);
+        assert!(body.contains("STATUS:TENTATIVE\r\n"), "{body}");
     }
 
     #[test]

@@ -5,19 +5,44 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 /// The system clock plus an offset that only ever grows (zero outside tests). Cheap to clone;
 /// clones share the offset.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Clock {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     offset_micros: AtomicI64,
-    moved: Notify,
+    /// How many times it was moved: each waiter keeps its own receiver (`Clock::moves`).
+    moved: watch::Sender<u64>,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            inner: Arc::new(Inner {
+                offset_micros: AtomicI64::new(0),
+                moved: watch::Sender::new(0),
+            }),
+        }
+    }
+}
+
+/// One waiter's view of a clock's moves (`Clock::moves`).
+pub struct Moves(watch::Receiver<u64>);
+
+impl Moves {
+    /// Resolves when the clock has been moved forward since this was made or last resolved.
+    pub async fn next(&mut self) {
+        if self.0.changed().await.is_err() {
+            // The clock is gone: it will not move again.
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 impl Clock {
@@ -29,19 +54,20 @@ impl Clock {
             .unwrap_or(now)
     }
 
-    /// Moves this clock forward by `by` (tests); the one waiter in `moved` is woken (or, if it
-    /// is not waiting yet, its next wait returns at once).
+    /// Moves this clock forward by `by` (tests); every waiter's `Moves::next` resolves (at
+    /// once, if it is not waiting yet).
     pub fn advance(&self, by: Duration) {
         let micros = by.num_microseconds().unwrap_or(0).max(0);
         self.inner
             .offset_micros
             .fetch_add(micros, Ordering::Relaxed);
-        self.inner.moved.notify_one();
+        self.inner.moved.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    /// Resolves when the clock has been moved forward (for one waiter: the release task).
-    pub async fn moved(&self) {
-        self.inner.moved.notified().await;
+    /// A waiter's handle on this clock's moves (the deadline tasks sleep until the next
+    /// deadline or a move, whichever comes first).
+    pub fn moves(&self) -> Moves {
+        Moves(self.inner.moved.subscribe())
     }
 }
 

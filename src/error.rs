@@ -30,9 +30,9 @@ pub enum Error {
     /// An unknown room or reservation.
     #[error("{0}")]
     NotFound(String),
-    /// The reservation is cancelled already.
-    #[error("reservation {0} is already cancelled")]
-    AlreadyCancelled(Uuid),
+    /// The reservation is cancelled, declined or expired already (the message says which).
+    #[error("{0}")]
+    AlreadyCancelled(String),
     /// The reservation was released (nobody checked in).
     #[error("reservation {0} was released because nobody checked in; book the slot again")]
     AlreadyReleased(Uuid),

@@ -102,7 +102,7 @@ impl Metrics {
         describe(
             BOOKINGS,
             None,
-            "bookRoom calls by outcome: booked, or the error code",
+            "bookRoom calls by outcome: booked, PENDING, replayed, QUOTA_HOURS, QUOTA_ACTIVE, or the error code",
         );
         describe(WS_CONNECTIONS, None, "open WebSocket connections");
         describe(
@@ -205,7 +205,8 @@ impl Metrics {
         series.seconds.record(elapsed.as_secs_f64());
     }
 
-    /// Counts one `bookRoom` by its outcome: `booked`, `replayed` or the error code.
+    /// Counts one `bookRoom` by its outcome: `booked`, `PENDING`, `replayed`, a quota, or the
+    /// error code.
     pub fn booking(&self, outcome: &'static str) {
         let inner = &self.inner;
         if let Some(counter) = inner

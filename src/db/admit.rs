@@ -106,6 +106,8 @@ pub(super) fn rules_from_row(row: RoomRulesRow) -> Result<Rules> {
             auto_release_minutes: row.auto_release_minutes,
             max_hours_per_person_per_week: row.max_hours_per_person_per_week,
             max_active_reservations_per_person: row.max_active_reservations_per_person,
+            approval_required: row.approval_required,
+            approval_timeout_hours: row.approval_timeout_hours,
         },
         managers: Managers::from_stored(&row.managers),
     })
@@ -274,7 +276,15 @@ pub(super) fn check_quotas(
     }
     in_weeks.extend(extra.iter().map(|s| (s.start(), s.end())));
     active += extra.iter().filter(|s| s.end() > now).count();
-    policy.check_quotas(slot, rules.tz, &in_weeks, active)
+    let refused = policy.check_quotas(slot, rules.tz, &in_weeks, active);
+    if refused.is_err() && matches!(conn, Conn::Pg(_)) {
+        // On PostgreSQL a single booking's overlap is left to the exclusion constraint
+        // (`admit`), so it was not probed yet: a slot that breaks both is `OVERLAP`, as on
+        // SQLite. Only on this refusal path, so a booking that succeeds pays nothing.
+        let (start, end) = micros(slot);
+        refuse_conflict(ReservationRow::conflict(conn, &room, start, end, except)?)?;
+    }
+    refused
 }
 
 /// Organizer addresses compare as SQL's `lower` does on both backends (ASCII letters).

@@ -9,6 +9,7 @@
 //! itself. Either way the change and its event-log row commit together.
 
 mod admit;
+mod approval;
 mod conn;
 mod event_log;
 mod idempotency;
@@ -26,6 +27,7 @@ use admit::*;
 use event_log::*;
 use idempotency::*;
 pub use open::{is_postgres, redact};
+use release::DeadlineWake;
 use rooms::*;
 use rows::*;
 use tx::*;
@@ -47,18 +49,19 @@ use uuid::Uuid;
 use crate::auth::Actor;
 use crate::clock::Clock;
 use crate::domain::{
-    self, buffer_violation, check_cancellable, BookingRequest, ConflictMode, Features, Managers,
-    OccurrenceConflict, OnBehalf, Once, OpeningHours, Owner, RescheduleRequest, Reservation,
-    ReservationSlot, ReservationStatus, Room, RoomDetails, RoomPolicy, Series, SeriesBooking,
-    SeriesRequest, Slot, Window,
+    self, buffer_violation, check_cancellable, Approval, ApprovalRecord, BookingRequest,
+    ConflictMode, Features, Managers, OccurrenceConflict, OnBehalf, Once, OpeningHours, Owner,
+    RescheduleRequest, Reservation, ReservationSlot, ReservationStatus, Room, RoomDetails,
+    RoomPolicy, Series, SeriesBooking, SeriesRequest, Slot, Window,
 };
 use crate::error::{Error, Result};
 use crate::events::pg::Snapshot;
 use crate::events::{EventKind, EventLog, PreviousSlot, ReservationEvent};
+pub use approval::Decision;
 pub use conn::Conn;
 use models::{
     EventLogRow, EventRow, IdempotencyRow, ListFilter, NewEventRow, PageBounds, ReservationRow,
-    RoomRow, RoomRulesRow, SeriesRow, StoredStatus, StoredUuid,
+    RoomRow, RoomRulesRow, SeriesRow, SlotRow, StoredStatus, StoredUuid,
 };
 pub use models::{RoomFilter, SERIES_PROBE_SQL};
 pub use reservations::{Booked, Held, ReservationList};
@@ -133,9 +136,9 @@ struct Inner {
     backend: Backend,
     log: Arc<EventLog>,
     clock: Clock,
-    /// The release task's next deadline (microseconds; `i64::MAX`: none) and its wake-up.
-    next_release: std::sync::atomic::AtomicI64,
-    release_wake: tokio::sync::Notify,
+    /// When the release task wakes next, and the expiry task (approval deadlines).
+    release_wake: DeadlineWake,
+    expiry_wake: DeadlineWake,
     transaction_seconds: TransactionTimer,
     /// SQLite only: rooms' rules as last read (`lock_room`).
     rules: RulesCache,
@@ -272,48 +275,72 @@ mod tests {
             .is_err());
     }
 
-    /// The statuses are spelled in Rust once (`ReservationStatus::as_str`); what SQL spells
-    /// must agree: the CHECK constraint of the newest migration of each backend that sets
-    /// one, and the literal in the series probe.
+    /// The stored statuses and approvals are spelled in Rust once (`ReservationStatus::as_str`,
+    /// `Approval::as_str`); what SQL spells must agree: the CHECK constraint of the newest
+    /// migration of each backend that sets one, and the literal in the series probe.
     #[test]
     fn sql_spells_every_status_as_the_domain_does() {
-        let spelled: Vec<String> = ReservationStatus::ALL
-            .iter()
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
+        let quoted = |spellings: Vec<&str>| -> Vec<String> {
+            spellings.iter().map(|s| format!("'{s}'")).collect()
+        };
+        let stored = quoted(ReservationStatus::STORED.map(|s| s.as_str()).to_vec());
+        let approvals = quoted(Approval::ALL.map(|a| a.as_str()).to_vec());
         for backend in ["sqlite", "postgres"] {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("migrations")
-                .join(backend);
-            let mut migrations: Vec<_> = std::fs::read_dir(&dir)
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-            migrations.sort();
-            let check = migrations
-                .iter()
-                .rev()
-                .filter_map(|m| std::fs::read_to_string(m.join("up.sql")).ok())
-                .find_map(|sql| {
-                    sql.lines()
-                        .find(|l| l.contains("CHECK (status "))
-                        .map(str::to_owned)
-                })
-                .unwrap_or_else(|| panic!("{backend}: no status CHECK in any migration"));
-            // `status IN ('A', 'B')` or `status = 'A' OR status = 'B'`: the quoted values.
-            let listed: Vec<String> = check
-                .split('\'')
-                .skip(1)
-                .step_by(2)
-                .map(|v| format!("'{v}'"))
-                .collect();
-            assert_eq!(listed, spelled, "{backend}: {check}");
+            assert_eq!(newest_check(backend, "CHECK (status "), stored, "{backend}");
+            assert_eq!(
+                newest_check(backend, "CHECK (approval "),
+                approvals,
+                "{backend}"
+            );
         }
-        assert!(SERIES_PROBE_SQL.contains(&format!("r.status = {}", spelled[0])));
+        assert!(SERIES_PROBE_SQL.contains(&format!("r.status = {}", stored[0])));
         assert_eq!(
-            STATUSES.map(ReservationStatus::parse),
-            ReservationStatus::ALL.map(Some)
+            STATUSES.map(ReservationStatus::parse_stored),
+            ReservationStatus::STORED.map(Some)
         );
+        // What a PENDING, DECLINED or EXPIRED reservation is stored as, and shown as.
+        for status in ReservationStatus::ALL {
+            let (stored, approval) = match status {
+                ReservationStatus::Pending => {
+                    (ReservationStatus::Confirmed, Some(Approval::Pending))
+                }
+                ReservationStatus::Declined => {
+                    (ReservationStatus::Cancelled, Some(Approval::Declined))
+                }
+                ReservationStatus::Expired => {
+                    (ReservationStatus::Cancelled, Some(Approval::Expired))
+                }
+                other => (other, None),
+            };
+            assert!(ReservationStatus::STORED.contains(&stored));
+            assert_eq!(ReservationStatus::shown(stored, approval), status);
+            assert_eq!(stored == ReservationStatus::Confirmed, status.holds_slot());
+        }
+    }
+
+    /// The quoted values of the first line holding `marker` (`x IN ('A', 'B')`) in the newest
+    /// migration of `backend` that has one.
+    fn newest_check(backend: &str, marker: &str) -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut migrations: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        migrations.sort();
+        let check = migrations
+            .iter()
+            .rev()
+            .filter_map(|m| std::fs::read_to_string(m.join("up.sql")).ok())
+            .find_map(|sql| sql.lines().find(|l| l.contains(marker)).map(str::to_owned))
+            .unwrap_or_else(|| panic!("{backend}: no {marker} in any migration"));
+        check
+            .split('\'')
+            .skip(1)
+            .step_by(2)
+            .map(|v| format!("'{v}'"))
+            .collect()
     }
 
     /// `availableRooms` widens its probe by the buffer in SQL, bookings in Rust: one factor.

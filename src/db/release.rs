@@ -32,33 +32,62 @@ impl Db {
     }
 
     /// The earliest check-in deadline still pending, if any; the release task sleeps until
-    /// then (or until `deadline_set` wakes it).
+    /// then (or until `release_deadline_moved` wakes it).
     pub async fn next_release(&self) -> Result<Option<DateTime<Utc>>> {
         let next = self
             .interact(|conn| Ok(ReservationRow::next_release(conn)?))
             .await?;
-        self.inner.next_release.store(
-            next.unwrap_or(i64::MAX),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        self.inner.release_wake.sleeps_until(next);
         next.map(instant).transpose()
     }
 
     /// Resolves when a write set a deadline earlier than the one the release task sleeps for.
     pub async fn release_deadline_moved(&self) {
-        self.inner.release_wake.notified().await;
+        self.inner.release_wake.moved().await;
     }
 
     /// A write set a check-in deadline: wakes the release task if it is sooner than the one it
     /// sleeps for.
     pub(super) fn deadline_set(&self, at: Option<DateTime<Utc>>) {
-        let Some(at) = at else { return };
-        let next = self
-            .inner
-            .next_release
-            .load(std::sync::atomic::Ordering::Relaxed);
-        if domain::to_micros(at) < next {
-            self.inner.release_wake.notify_one();
+        self.inner.release_wake.set(at);
+    }
+}
+
+/// What a deadline task (release, approval expiry) sleeps for, and how a write that sets a
+/// sooner deadline wakes it.
+pub(super) struct DeadlineWake {
+    /// Microseconds; `i64::MAX`: none.
+    next: std::sync::atomic::AtomicI64,
+    wake: tokio::sync::Notify,
+}
+
+impl Default for DeadlineWake {
+    fn default() -> Self {
+        DeadlineWake {
+            next: std::sync::atomic::AtomicI64::new(i64::MAX),
+            wake: tokio::sync::Notify::new(),
         }
+    }
+}
+
+impl DeadlineWake {
+    /// The task sleeps until `next` (micros; `None`: no deadline).
+    pub(super) fn sleeps_until(&self, next: Option<i64>) {
+        self.next.store(
+            next.unwrap_or(i64::MAX),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    /// A write set deadline `at`: wakes the task if it is sooner than the one it sleeps for.
+    pub(super) fn set(&self, at: Option<DateTime<Utc>>) {
+        let Some(at) = at else { return };
+        if domain::to_micros(at) < self.next.load(std::sync::atomic::Ordering::Relaxed) {
+            self.wake.notify_one();
+        }
+    }
+
+    pub(super) async fn moved(&self) {
+        self.wake.notified().await;
     }
 }

@@ -72,15 +72,7 @@ impl Db {
             let (rows, more) = ReservationRow::list_slots_in_room(conn, &room, from, to, max)?;
             refuse_more(more, max)?;
             rows.into_iter()
-                .map(|(id, start, end)| {
-                    Ok(ReservationSlot {
-                        id: id.0,
-                        room_id,
-                        start: instant(start)?,
-                        end: instant(end)?,
-                        status: ReservationStatus::Confirmed,
-                    })
-                })
+                .map(|row| slot_from_row(room_id, row))
                 .collect()
         })
         .await
@@ -179,15 +171,7 @@ impl Db {
                     ReservationRow::room_page_slots(conn, &room, bounds, position, limit)?;
                 let items = rows
                     .into_iter()
-                    .map(|(id, start, end)| {
-                        Ok(Held::Slot(ReservationSlot {
-                            id: id.0,
-                            room_id,
-                            start: instant(start)?,
-                            end: instant(end)?,
-                            status: ReservationStatus::Confirmed,
-                        }))
-                    })
+                    .map(|row| slot_from_row(room_id, row).map(Held::Slot))
                     .collect::<Result<Vec<_>>>()?;
                 (items, more)
             } else {
@@ -253,10 +237,16 @@ impl Db {
         .await
     }
 
-    /// Books `req` if its room exists and the slot is free: check and write in one step.
-    /// With `once`, a retry of a booking that succeeded returns that reservation as it is now
-    /// (`replayed`), and changes nothing.
-    pub async fn book(&self, req: BookingRequest, once: Option<Once>) -> Result<Booked> {
+    /// Books `req` for `actor` if its room exists and the slot is free: check and write in one
+    /// step; PENDING in an approval room unless `actor` runs it. With `once`, a retry of a
+    /// booking that succeeded returns that reservation as it is now (`replayed`), and changes
+    /// nothing.
+    pub async fn book(
+        &self,
+        req: BookingRequest,
+        actor: Actor,
+        once: Option<Once>,
+    ) -> Result<Booked> {
         let slot = micros(req.slot);
         let room_id = req.room_id;
         let probe = move |conn: &mut Conn<'_>| {
@@ -292,7 +282,8 @@ impl Db {
                 organizer_email: &req.organizer_email,
                 owner: req.owner.as_ref(),
             };
-            let row = new_confirmed_row(room_id, req.slot, &booker, None, &rules, now);
+            let pending = pending_until(&rules, &actor, req.slot, now);
+            let row = new_row(room_id, req.slot, &booker, None, &rules, pending, now);
             guard_overlap(row.insert(conn))?;
             let reservation = reservation_from_row(row)?;
             record(conn, once.as_ref(), reservation.id, None, at)?;
@@ -305,6 +296,7 @@ impl Db {
         };
         let booked = self.guarded(write, probe).await?;
         self.deadline_set(booked.reservation.auto_release_at);
+        self.approval_deadline_set(booked.reservation.approval_deadline());
         Ok(booked)
     }
 
@@ -320,9 +312,7 @@ impl Db {
             let rules = lock_room(conn, &inner.rules, row.room_id.0)?;
             may_change(&actor, &row, &rules)?;
             check_cancellable(&reservation_from_row(row.clone())?, now)?;
-            row.status = StoredStatus(ReservationStatus::Cancelled);
-            row.updated_at = at;
-            row.auto_release_at = None;
+            row.leave_slot(ReservationStatus::Cancelled, None, at);
             row.update(conn)?;
             let reservation = reservation_from_row(row)?;
             record(conn, once.as_ref(), reservation.id, None, at)?;
@@ -405,8 +395,16 @@ impl Db {
             row.start_at = start;
             row.end_at = end;
             row.updated_at = domain::to_micros(now);
-            if row.checked_in_at.is_none() {
-                row.auto_release_at = release_deadline(slot, &rules);
+            let waiting = row.approval_deadline.map(instant).transpose()?;
+            match (pending_until(&rules, &actor, slot, now), waiting) {
+                // Moved by someone who does not run the (new) room: waits again, from now.
+                (Some(deadline), _) => row.wait_for_approval(deadline),
+                // Moved by a manager while waiting: still waiting, never past its start.
+                (None, Some(deadline)) => row.wait_for_approval(deadline.min(slot.start())),
+                (None, None) if row.checked_in_at.is_none() => {
+                    row.auto_release_at = release_deadline(slot, &rules);
+                }
+                (None, None) => {}
             }
             guard_overlap(row.update(conn))?;
             let reservation = reservation_from_row(row)?;
@@ -421,6 +419,7 @@ impl Db {
         };
         let moved = self.guarded(write, probe).await?;
         self.deadline_set(moved.auto_release_at);
+        self.approval_deadline_set(moved.approval_deadline());
         Ok(moved)
     }
 
@@ -503,6 +502,9 @@ pub struct Booked {
 
 /// A reservation as a page read it: whole, or only its slot.
 #[derive(Clone, Debug)]
+// Unboxed on purpose: a listing holds 100 of these, and boxing the full one would cost an
+// allocation each on the listing path for a few hundred bytes of stack.
+#[allow(clippy::large_enum_variant)]
 pub enum Held {
     Full(Reservation),
     Slot(ReservationSlot),

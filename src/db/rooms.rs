@@ -74,9 +74,7 @@ impl Db {
             }
             let mut events = Vec::with_capacity(pending.len());
             for mut reservation in pending {
-                reservation.status = StoredStatus(ReservationStatus::Cancelled);
-                reservation.updated_at = at;
-                reservation.auto_release_at = None;
+                reservation.leave_slot(ReservationStatus::Cancelled, None, at);
                 reservation.update(conn)?;
                 let cancelled = reservation_from_row(reservation)?;
                 events.push(event(EventKind::Cancelled, &cancelled, None, now));
@@ -338,6 +336,8 @@ pub(super) fn room_row(
             managers: details.managers.to_stored(),
             max_hours_per_person_per_week: p.max_hours_per_person_per_week,
             max_active_reservations_per_person: p.max_active_reservations_per_person,
+            approval_required: p.approval_required,
+            approval_timeout_hours: p.approval_timeout_hours,
         },
     }
 }

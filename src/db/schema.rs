@@ -18,6 +18,10 @@ diesel::table! {
         auto_release_at -> Nullable<BigInt>,
         owner_subject -> Nullable<Text>,
         owner_issuer -> Nullable<Text>,
+        approval -> Nullable<Text>,
+        approval_deadline -> Nullable<BigInt>,
+        decided_at -> Nullable<BigInt>,
+        decision_reason -> Nullable<Text>,
     }
 }
 
@@ -46,6 +50,8 @@ diesel::table! {
         managers -> Text,
         max_hours_per_person_per_week -> Nullable<Integer>,
         max_active_reservations_per_person -> Nullable<Integer>,
+        approval_required -> Bool,
+        approval_timeout_hours -> Integer,
     }
 }
 

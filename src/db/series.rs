@@ -7,11 +7,12 @@ impl Db {
     /// checked against every booking rule and policy as if booked alone (an index probe
     /// each). A refused one fails the whole series (`SERIES_CONFLICT`, listing every refused
     /// occurrence) or, with `ConflictMode::Skip`, is reported and left out. One BOOKED event
-    /// per occurrence, in start order.
-    /// With `once`, a retry of a series that was booked returns it as it is now.
+    /// per occurrence, in start order. In an approval room each is PENDING unless `actor` runs
+    /// it. With `once`, a retry of a series that was booked returns it as it is now.
     pub async fn book_series(
         &self,
         req: SeriesRequest,
+        actor: Actor,
         once: Option<Once>,
     ) -> Result<SeriesBooking> {
         let inner = Arc::clone(&self.inner);
@@ -89,7 +90,16 @@ impl Db {
                 let rows: Vec<ReservationRow> = accepted
                     .iter()
                     .map(|&slot| {
-                        new_confirmed_row(room_id, slot, &booker, Some(series.id), &rules, now)
+                        let pending = pending_until(&rules, &actor, slot, now);
+                        new_row(
+                            room_id,
+                            slot,
+                            &booker,
+                            Some(series.id),
+                            &rules,
+                            pending,
+                            now,
+                        )
                     })
                     .collect();
                 // Large series in chunks: SQLite binds at most 32,766 values per statement.
@@ -125,6 +135,12 @@ impl Db {
             .filter_map(|r| r.auto_release_at)
             .min();
         self.deadline_set(first);
+        let waiting = booking
+            .occurrences
+            .iter()
+            .filter_map(Reservation::approval_deadline)
+            .min();
+        self.approval_deadline_set(waiting);
         Ok(booking)
     }
 
@@ -165,13 +181,8 @@ impl Db {
                 )?;
             }
             let mut events = Vec::with_capacity(rows.len());
-            for row in rows.drain(..) {
-                let row = ReservationRow {
-                    status: StoredStatus(ReservationStatus::Cancelled),
-                    updated_at: at,
-                    auto_release_at: None,
-                    ..row
-                };
+            for mut row in rows.drain(..) {
+                row.leave_slot(ReservationStatus::Cancelled, None, at);
                 let reservation = reservation_from_row(row)?;
                 events.push(event(EventKind::Cancelled, &reservation, None, now));
             }

@@ -36,9 +36,16 @@ pub fn check_in(
     let id = reservation.id;
     match reservation.status {
         ReservationStatus::Confirmed => {}
-        ReservationStatus::Cancelled => {
+        ReservationStatus::Pending => {
             return Err(Error::CheckInClosed(format!(
-                "reservation {id} is cancelled: there is nothing to check in to"
+                "reservation {id} is PENDING: it can be checked in to once a manager of its \
+                 room approves it"
+            )))
+        }
+        ReservationStatus::Cancelled | ReservationStatus::Declined | ReservationStatus::Expired => {
+            return Err(Error::CheckInClosed(format!(
+                "reservation {id} is {}: there is nothing to check in to",
+                reservation.status.as_str().to_lowercase()
             )))
         }
         ReservationStatus::Released => {
@@ -127,6 +134,7 @@ mod tests {
             released_at: None,
             auto_release_at: required.then(|| t(10)),
             owner: None,
+            approval: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Pure rules of booking: validated values and the checks API.md names. No I/O, no clock:
 //! every function that depends on time takes `now`.
 
+mod approval;
 mod check_in;
 mod fields;
 mod idempotency;
@@ -11,12 +12,16 @@ mod series;
 mod slot;
 
 pub(crate) use crate::instant::format as fmt_instant;
+pub use approval::{approval_deadline, check_pending, decision_reason, MAX_DECISION_REASON_CHARS};
 pub use check_in::{auto_release_at, check_in, check_out, CheckIn};
 pub use fields::{
     building_key, description, place, Capacity, Email, OrganizerName, RoomName, Title,
 };
 pub use idempotency::{Once, IDEMPOTENCY_WINDOW_MICROS};
-pub use model::{Owner, Reservation, ReservationSlot, ReservationStatus, Room, RoomDetails};
+pub use model::{
+    Approval, ApprovalRecord, Owner, Reservation, ReservationSlot, ReservationStatus, Room,
+    RoomDetails,
+};
 pub use room::{
     buffer_violation, earliest_at_or_after, free_slots, iso_weeks, local_instant,
     opening_intervals, parse_time_zone, resolve_local, Features, FreeSlotsQuery, LocalTime,

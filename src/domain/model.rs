@@ -74,7 +74,7 @@ impl Room {
     }
 }
 
-/// Whether a reservation holds its slot.
+/// Where a reservation stands, as the API shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ReservationStatus {
@@ -82,11 +82,31 @@ pub enum ReservationStatus {
     Cancelled,
     /// Nobody checked in in time (auto-release).
     Released,
+    /// Waiting for a manager's decision (an approval room): holds its slot as CONFIRMED does.
+    Pending,
+    /// A manager said no: blocks nothing.
+    Declined,
+    /// Nobody decided by its approval deadline: blocks nothing.
+    Expired,
 }
 
 impl ReservationStatus {
     /// Every status, in the order listings name them.
-    pub const ALL: [ReservationStatus; 3] = [
+    pub const ALL: [ReservationStatus; 6] = [
+        ReservationStatus::Confirmed,
+        ReservationStatus::Cancelled,
+        ReservationStatus::Released,
+        ReservationStatus::Pending,
+        ReservationStatus::Declined,
+        ReservationStatus::Expired,
+    ];
+
+    /// What storage's `status` column holds: whether the slot is held (CONFIRMED) or why not.
+    /// PENDING is stored as CONFIRMED and DECLINED and EXPIRED as CANCELLED, each with its
+    /// [`Approval`], so that everything keyed on holding a slot (the overlap and buffer probes,
+    /// quotas, PostgreSQL's exclusion constraint, and a replica of the release before) holds a
+    /// PENDING reservation's slot with no change.
+    pub const STORED: [ReservationStatus; 3] = [
         ReservationStatus::Confirmed,
         ReservationStatus::Cancelled,
         ReservationStatus::Released,
@@ -99,12 +119,66 @@ impl ReservationStatus {
             ReservationStatus::Confirmed => "CONFIRMED",
             ReservationStatus::Cancelled => "CANCELLED",
             ReservationStatus::Released => "RELEASED",
+            ReservationStatus::Pending => "PENDING",
+            ReservationStatus::Declined => "DECLINED",
+            ReservationStatus::Expired => "EXPIRED",
         }
     }
 
-    /// Parses the stored spelling.
+    /// Parses the spelling of a stored status (one of [`Self::STORED`]).
+    pub fn parse_stored(s: &str) -> Option<Self> {
+        Self::STORED.into_iter().find(|status| status.as_str() == s)
+    }
+
+    /// The status shown for a stored `status` and `approval`: the one place they combine.
+    pub fn shown(stored: ReservationStatus, approval: Option<Approval>) -> Self {
+        match (stored, approval) {
+            (ReservationStatus::Confirmed, Some(Approval::Pending)) => ReservationStatus::Pending,
+            (ReservationStatus::Cancelled, Some(Approval::Declined)) => ReservationStatus::Declined,
+            (ReservationStatus::Cancelled, Some(Approval::Expired)) => ReservationStatus::Expired,
+            (stored, _) => stored,
+        }
+    }
+
+    /// Whether it holds its slot (CONFIRMED or PENDING).
+    pub fn holds_slot(self) -> bool {
+        matches!(
+            self,
+            ReservationStatus::Confirmed | ReservationStatus::Pending
+        )
+    }
+}
+
+/// Where a reservation of an approval room stands with its managers (API.md "Room managers
+/// and approval"); stored beside its status (see [`ReservationStatus::STORED`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Approval {
+    Pending,
+    Approved,
+    Declined,
+    Expired,
+}
+
+impl Approval {
+    pub const ALL: [Approval; 4] = [
+        Approval::Pending,
+        Approval::Approved,
+        Approval::Declined,
+        Approval::Expired,
+    ];
+
+    /// The stored spelling (held to the migration's CHECK by `db`'s tests).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Approval::Pending => "PENDING",
+            Approval::Approved => "APPROVED",
+            Approval::Declined => "DECLINED",
+            Approval::Expired => "EXPIRED",
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == s)
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
 }
 
@@ -184,4 +258,47 @@ pub struct Reservation {
     /// Who booked it with a token; `None`: booked in open mode (only admins change it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<Owner>,
+    /// Where it stands with an approval room's managers, if it ever needed approval: boxed,
+    /// so the reservations that never do (nearly all) stay small to list and copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Box<ApprovalRecord>>,
+}
+
+/// A reservation's approval: when it expires while PENDING, and the decision.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRecord {
+    /// While PENDING: when it expires unless a manager decides first.
+    #[serde(
+        default,
+        with = "chrono::serde::ts_microseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub deadline: Option<DateTime<Utc>>,
+    /// When it was approved, declined or expired.
+    #[serde(
+        default,
+        with = "chrono::serde::ts_microseconds_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub decided_at: Option<DateTime<Utc>>,
+    /// Why it was declined, as the manager said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Reservation {
+    /// While PENDING: when it expires unless decided.
+    pub fn approval_deadline(&self) -> Option<DateTime<Utc>> {
+        self.approval.as_ref().and_then(|a| a.deadline)
+    }
+
+    /// When it was approved, declined or expired.
+    pub fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.approval.as_ref().and_then(|a| a.decided_at)
+    }
+
+    /// Why it was declined.
+    pub fn decision_reason(&self) -> Option<&str> {
+        self.approval.as_ref().and_then(|a| a.reason.as_deref())
+    }
 }

@@ -178,12 +178,26 @@ pub fn check_cancellable(reservation: &Reservation, now: DateTime<Utc>) -> Resul
     Ok(())
 }
 
-/// `ALREADY_CANCELLED` or `ALREADY_RELEASED` unless the reservation is CONFIRMED.
+/// `ALREADY_CANCELLED` (saying whether it was cancelled, declined or expired) or
+/// `ALREADY_RELEASED` unless the reservation holds its slot (CONFIRMED or PENDING).
 fn refuse_unless_confirmed(reservation: &Reservation) -> Result<()> {
+    let id = reservation.id;
     match reservation.status {
-        ReservationStatus::Confirmed => Ok(()),
-        ReservationStatus::Cancelled => Err(Error::AlreadyCancelled(reservation.id)),
-        ReservationStatus::Released => Err(Error::AlreadyReleased(reservation.id)),
+        ReservationStatus::Confirmed | ReservationStatus::Pending => Ok(()),
+        ReservationStatus::Cancelled => Err(Error::AlreadyCancelled(format!(
+            "reservation {id} is already cancelled"
+        ))),
+        ReservationStatus::Declined => Err(Error::AlreadyCancelled(format!(
+            "reservation {id} was declined by a manager of its room{}; book again",
+            reservation
+                .decision_reason()
+                .map(|r| format!(" ({r:?})"))
+                .unwrap_or_default()
+        ))),
+        ReservationStatus::Expired => Err(Error::AlreadyCancelled(format!(
+            "reservation {id} expired: nobody approved it by its approval deadline; book again"
+        ))),
+        ReservationStatus::Released => Err(Error::AlreadyReleased(id)),
     }
 }
 
@@ -234,7 +248,7 @@ impl Window {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::TimeZone;
 
@@ -258,7 +272,7 @@ mod tests {
         }
     }
 
-    fn reservation(start: DateTime<Utc>, end: DateTime<Utc>) -> Reservation {
+    pub(crate) fn reservation(start: DateTime<Utc>, end: DateTime<Utc>) -> Reservation {
         Reservation {
             id: Uuid::new_v4(),
             room_id: Uuid::new_v4(),
@@ -275,6 +289,7 @@ mod tests {
             released_at: None,
             auto_release_at: None,
             owner: None,
+            approval: None,
         }
     }
 

@@ -31,6 +31,12 @@ pub enum EventKind {
     CheckedIn,
     CheckedOut,
     Released,
+    /// A manager approved a PENDING reservation: now CONFIRMED.
+    Approved,
+    /// A manager declined a PENDING reservation: its slot is free.
+    Declined,
+    /// Nobody decided by the approval deadline: its slot is free.
+    Expired,
 }
 
 /// The slot a rescheduled reservation held before.

@@ -10,7 +10,7 @@ use super::types::{
 };
 use super::{data, parse_id, DefaultTimeZone, GqlResultExt};
 use crate::auth::{principal, Actor, Need};
-use crate::db::{Booked, Db};
+use crate::db::{Booked, Db, Decision};
 use crate::domain::{
     self, BookingInput, BookingRequest, Capacity, Features, Managers, Once, RescheduleRequest,
     RoomDetails, RoomName, RoomPolicy, SeriesRequest,
@@ -85,7 +85,8 @@ impl Mutation {
 
     /// Books a room for `[start, end)`. Refused with `INVALID_TIME_RANGE` unless start is
     /// before end, `IN_PAST` if it starts before now, `OVERLAP` (naming
-    /// `conflictingReservationId`) if a CONFIRMED reservation of the room is in the way.
+    /// `conflictingReservationId`) if a CONFIRMED or PENDING reservation of the room is in the
+    /// way. In a room with `approvalRequired`, PENDING unless the caller manages the room.
     #[graphql(guard = "Need::Member")]
     async fn book_room(&self, ctx: &Context<'_>, input: BookRoomInput) -> Result<Reservation> {
         let db = data::<Db>(ctx)?;
@@ -128,7 +129,7 @@ impl Mutation {
                 ..request
             });
             match (request, once) {
-                (Ok(request), once) => db.book(request, once).await,
+                (Ok(request), once) => db.book(request, caller.actor(), once).await,
                 // A retry after the slot's start passed: the first success still answers it.
                 (Err(refused), Some(once)) => match db.replay_booking(once).await? {
                     Some(reservation) => Ok(Booked {
@@ -143,6 +144,7 @@ impl Mutation {
         .await;
         data::<Metrics>(ctx)?.booking(match &booked {
             Ok(b) if b.replayed => "replayed",
+            Ok(b) if b.reservation.status == domain::ReservationStatus::Pending => "PENDING",
             Ok(_) => "booked",
             // Each quota apart from the other policies: what operators tune.
             Err(crate::Error::PolicyViolation { policy, .. })
@@ -280,7 +282,10 @@ impl Mutation {
         });
         let once = once(ctx, input.idempotency_key, "bookSeries", fingerprint)?;
         Ok(SeriesBooking(
-            data::<Db>(ctx)?.book_series(request, once).await.gql()?,
+            data::<Db>(ctx)?
+                .book_series(request, actor(ctx)?, once)
+                .await
+                .gql()?,
         ))
     }
 
@@ -301,6 +306,62 @@ impl Mutation {
                 .await
                 .gql()?,
         ))
+    }
+
+    /// Approves a PENDING reservation (managers of its room and admins; else `FORBIDDEN`):
+    /// it becomes CONFIRMED, event `APPROVED`. Not PENDING, or past its `approvalDeadline`:
+    /// `NOT_PENDING`.
+    #[graphql(guard = "Need::Member")]
+    async fn approve_reservation(&self, ctx: &Context<'_>, id: ID) -> Result<Reservation> {
+        let id = parse_id(&id, "reservation").gql()?;
+        let db = data::<Db>(ctx)?;
+        let approved = db.decide(id, Decision::Approve, actor(ctx)?).await;
+        Ok(Reservation::from(approved.gql()?))
+    }
+
+    /// Declines a PENDING reservation (managers of its room and admins): it becomes DECLINED
+    /// and its slot is free again, event `DECLINED`; `reason` (at most 500 characters) is kept
+    /// as `decisionReason`. Not PENDING, or past its `approvalDeadline`: `NOT_PENDING`.
+    #[graphql(guard = "Need::Member")]
+    async fn decline_reservation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: Option<String>,
+    ) -> Result<Reservation> {
+        let id = parse_id(&id, "reservation").gql()?;
+        let reason = domain::decision_reason(reason.as_deref()).gql()?;
+        let db = data::<Db>(ctx)?;
+        let declined = db.decide(id, Decision::Decline(reason), actor(ctx)?).await;
+        Ok(Reservation::from(declined.gql()?))
+    }
+
+    /// Approves every PENDING occurrence of a series at once, in one transaction (an
+    /// `APPROVED` event each); none PENDING: `NOT_PENDING`.
+    #[graphql(guard = "Need::Member")]
+    async fn approve_series(&self, ctx: &Context<'_>, id: ID) -> Result<Series> {
+        let id = parse_id(&id, "series").gql()?;
+        let db = data::<Db>(ctx)?;
+        let series = db.decide_series(id, Decision::Approve, actor(ctx)?).await;
+        Ok(Series(series.gql()?))
+    }
+
+    /// Declines every PENDING occurrence of a series at once, in one transaction (a
+    /// `DECLINED` event each, `reason` kept on each); none PENDING: `NOT_PENDING`.
+    #[graphql(guard = "Need::Member")]
+    async fn decline_series(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: Option<String>,
+    ) -> Result<Series> {
+        let id = parse_id(&id, "series").gql()?;
+        let reason = domain::decision_reason(reason.as_deref()).gql()?;
+        let db = data::<Db>(ctx)?;
+        let series = db
+            .decide_series(id, Decision::Decline(reason), actor(ctx)?)
+            .await;
+        Ok(Series(series.gql()?))
     }
 }
 

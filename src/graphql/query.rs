@@ -105,6 +105,24 @@ impl Query {
         Ok(list.into_iter().map(Reservation::from).collect())
     }
 
+    /// PENDING reservations waiting for the caller's decision: of the rooms they manage (every
+    /// room for admins), or of room `roomId` (`FORBIDDEN` unless they manage it), sorted by
+    /// `approvalDeadline`.
+    #[graphql(guard = "Need::Member")]
+    async fn pending_approvals(
+        &self,
+        ctx: &Context<'_>,
+        room_id: Option<ID>,
+    ) -> Result<Vec<Reservation>> {
+        let room_id = room_id.map(|id| parse_id(&id, "room")).transpose().gql()?;
+        let actor = crate::auth::principal(ctx)?.actor();
+        let list = data::<Db>(ctx)?
+            .pending_approvals(actor, room_id, data::<ListLimit>(ctx)?.0)
+            .await
+            .gql()?;
+        Ok(list.into_iter().map(Reservation::from).collect())
+    }
+
     /// `reservations` as pages (API.md "Pages"): by start, then id; `first`/`after` forward,
     /// `last`/`before` backward (1-500); filters and window defaults as `reservations`.
     #[graphql(guard = "Need::Member")]

@@ -218,6 +218,12 @@ pub enum ReservationEventKind {
     CheckedOut,
     /// Nobody checked in in time: the slot is free again.
     Released,
+    /// A manager approved the PENDING reservation: it is CONFIRMED.
+    Approved,
+    /// A manager declined the PENDING reservation: the slot is free again.
+    Declined,
+    /// Nobody decided by its approval deadline: the slot is free again.
+    Expired,
 }
 
 /// One committed change to a reservation.
@@ -233,6 +239,9 @@ impl ReservationEvent {
             EventKind::CheckedIn => ReservationEventKind::CheckedIn,
             EventKind::CheckedOut => ReservationEventKind::CheckedOut,
             EventKind::Released => ReservationEventKind::Released,
+            EventKind::Approved => ReservationEventKind::Approved,
+            EventKind::Declined => ReservationEventKind::Declined,
+            EventKind::Expired => ReservationEventKind::Expired,
         }
     }
 

@@ -18,13 +18,6 @@ fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-/// Moves the server's clock to `to` (never back).
-fn advance_to(app: &TestApp, to: DateTime<Utc>) {
-    let by = to - app.db.now();
-    assert!(by > Duration::zero(), "the clock is already past {to}");
-    app.db.clock().advance(by);
-}
-
 /// A room that requires check-in: open 10 minutes before the start, released 10 after.
 async fn strict_room(app: &TestApp, name: &str) -> String {
     room_with(

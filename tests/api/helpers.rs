@@ -179,6 +179,13 @@ pub fn base() -> DateTime<Utc> {
     })
 }
 
+/// Moves `app`'s server clock to `to` (never back): deadline tasks run as if that time came.
+pub fn advance_to(app: &TestApp, to: DateTime<Utc>) {
+    let by = to - app.db.now();
+    assert!(by > Duration::zero(), "the clock is already past {to}");
+    app.db.clock().advance(by);
+}
+
 /// `base()` plus `minutes`, as RFC 3339 with `Z`.
 pub fn at(minutes: i64) -> String {
     fmt(base() + Duration::minutes(minutes))

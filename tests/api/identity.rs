@@ -638,6 +638,11 @@ async fn every_field_of_the_schema_has_a_rule_for_anonymous_callers_and_non_owne
         ("checkOut", "mutation($mine: ID!) { checkOut(id: $mine) { id } }", Refused("UNAUTHENTICATED"), Refused("FORBIDDEN")),
         ("bookSeries", "mutation($room: ID!, $s3: DateTime!, $e3: DateTime!) { bookSeries(input: {roomId: $room, start: $s3, end: $e3, recurrence: {frequency: WEEKLY, count: 2}}) { series { id } } }", Refused("UNAUTHENTICATED"), Data),
         ("cancelSeries", "mutation($series: ID!) { cancelSeries(id: $series) { id } }", Refused("UNAUTHENTICATED"), Refused("FORBIDDEN")),
+        ("pendingApprovals", "{ pendingApprovals { id } }", Refused("UNAUTHENTICATED"), Data),
+        ("approveReservation", "mutation($mine: ID!) { approveReservation(id: $mine) { id } }", Refused("UNAUTHENTICATED"), Refused("FORBIDDEN")),
+        ("declineReservation", "mutation($mine: ID!) { declineReservation(id: $mine) { id } }", Refused("UNAUTHENTICATED"), Refused("FORBIDDEN")),
+        ("approveSeries", "mutation($series: ID!) { approveSeries(id: $series) { id } }", Refused("UNAUTHENTICATED"), Refused("FORBIDDEN")),
+        ("declineSeries", "mutation($series: ID!) { declineSeries(id: $series) { id } }", Refused("UNAUTHENTICATED"), Refused("FORBIDDEN")),
         ("reservationEvents", "subscription { reservationEvents { kind } }", Refused("UNAUTHENTICATED"), Data),
     ];
 

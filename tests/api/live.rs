@@ -60,6 +60,7 @@ async fn book(db: &Db, room: uuid::Uuid, hour: i64, title: &str) -> uuid::Uuid {
             owner: None,
             on_behalf: None,
         },
+        roombook::auth::Actor::Anyone,
         None,
     )
     .await

@@ -1,5 +1,6 @@
 //! The one integration test binary: the real server, spoken to over HTTP.
 
+mod approval;
 mod booking;
 mod calendar;
 mod check_in;

@@ -40,19 +40,20 @@ impl Running {
     }
 
     /// Starts `bin` (another build of roombook, say the previous release) with `args`. Its
-    /// log is dropped unless `ROOMBOOK_TEST_SERVER_LOG` is set (then it goes to stderr).
+    /// log (written to stdout) is dropped unless `ROOMBOOK_TEST_SERVER_LOG` is set (then it
+    /// goes to the test's output).
     pub async fn start_bin(bin: &str, args: &[&str]) -> Running {
         let port = free_port();
+        let log = || match std::env::var_os("ROOMBOOK_TEST_SERVER_LOG") {
+            Some(_) => Stdio::inherit(),
+            None => Stdio::null(),
+        };
         let child = Command::new(bin)
             .args(["--addr", &format!("127.0.0.1:{port}")])
             .args(args)
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(if std::env::var_os("ROOMBOOK_TEST_SERVER_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
+            .stdout(log())
+            .stderr(log())
             .spawn()
             .unwrap();
         let base = format!("http://127.0.0.1:{port}");

@@ -681,3 +681,417 @@ proptest! {
         })?;
     }
 }
+
+// ---- approval and quotas
+
+/// Who acts in the approval property: two members, the manager of the approval room, and an
+/// admin (who reads the state).
+const PEOPLE: [&str; 3] = ["p1", "p2", "mgr"];
+
+fn caller(who: &str) -> roombook::auth::Principal {
+    roombook::auth::Principal::Token(std::sync::Arc::new(roombook::auth::Identity {
+        subject: Some(who.into()),
+        issuer: "https://id.example.test".into(),
+        name: Some(format!("Person {who}")),
+        email: Some(format!("{who}@example.com")),
+        roles: Vec::new(),
+        admin: who == "admin",
+        expires_at: i64::MAX,
+    }))
+}
+
+async fn run_as(schema: &AppSchema, who: &str, query: &str, variables: Value) -> Value {
+    let req = async_graphql::Request::new(query)
+        .variables(async_graphql::Variables::from_json(variables))
+        .data(caller(who));
+    let mut resp = schema.execute(req).await;
+    roombook::graphql::fill_codes(&mut resp);
+    serde_json::to_value(&resp).unwrap()
+}
+
+/// Room 0 needs approval (managed by `mgr`, at most 3 active reservations per person, a
+/// 1-hour approval timeout); room 1 is plain with at most 2 hours per person per ISO week.
+const ACTIVE_MAX: usize = 3;
+const WEEK_MINUTES_MAX: i64 = 120;
+
+#[derive(Clone, Debug)]
+enum AOp {
+    Book {
+        who: usize,
+        room: usize,
+        start: i64,
+        len: i64,
+    },
+    /// One person's bookings sent all at once.
+    Burst {
+        who: usize,
+        room: usize,
+        slots: Vec<(i64, i64)>,
+    },
+    Cancel {
+        who: usize,
+        res: usize,
+    },
+    Approve(usize),
+    Decline(usize),
+    /// The clock passes every approval deadline so far; the expiry job runs.
+    Expire,
+}
+
+fn aop() -> impl Strategy<Value = AOp> {
+    let slot = (0..60i64, 1..6i64);
+    prop_oneof![
+        6 => (0..3usize, 0..2usize, slot.clone())
+            .prop_map(|(who, room, (start, len))| AOp::Book { who, room, start, len }),
+        1 => (0..3usize, 0..2usize, proptest::collection::vec(slot, 2..7))
+            .prop_map(|(who, room, slots)| AOp::Burst { who, room, slots }),
+        2 => (0..3usize, 0..16usize).prop_map(|(who, res)| AOp::Cancel { who, res }),
+        2 => (0..16usize).prop_map(AOp::Approve),
+        1 => (0..16usize).prop_map(AOp::Decline),
+        1 => Just(AOp::Expire),
+    ]
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum St {
+    Confirmed,
+    Pending,
+    Cancelled,
+    Declined,
+    Expired,
+}
+
+impl St {
+    fn holds(self) -> bool {
+        matches!(self, St::Confirmed | St::Pending)
+    }
+    fn shown(self) -> &'static str {
+        match self {
+            St::Confirmed => "CONFIRMED",
+            St::Pending => "PENDING",
+            St::Cancelled => "CANCELLED",
+            St::Declined => "DECLINED",
+            St::Expired => "EXPIRED",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct ARes {
+    id: String,
+    room: usize,
+    who: usize,
+    start: i64,
+    end: i64,
+    status: St,
+}
+
+#[derive(Default)]
+struct AModel {
+    rooms: Vec<String>,
+    res: Vec<ARes>,
+}
+
+/// The ISO week (UTC: both rooms' zone) of slot `s`, as the Monday it starts on.
+fn iso_week(s: i64) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let day = t(s).date_naive();
+    day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
+}
+
+impl AModel {
+    /// The code a booking by `who` of `[start, end)` in `room` gets (with the policy for a
+    /// POLICY_VIOLATION), or None if accepted.
+    fn predict(
+        &self,
+        who: usize,
+        room: usize,
+        start: i64,
+        end: i64,
+    ) -> Option<(&'static str, Option<&'static str>)> {
+        let holding = |r: &&ARes| r.room == room && r.status.holds();
+        if self
+            .res
+            .iter()
+            .filter(holding)
+            .any(|r| r.start < end && start < r.end)
+        {
+            return Some(("OVERLAP", None));
+        }
+        let mine: Vec<&ARes> = self
+            .res
+            .iter()
+            .filter(holding)
+            .filter(|r| r.who == who)
+            .collect();
+        if room == 0 && mine.len() + 1 > ACTIVE_MAX {
+            return Some(("POLICY_VIOLATION", Some("QUOTA_ACTIVE")));
+        }
+        if room == 1 {
+            // Minutes of `[a, b)` (slots) inside the week starting `monday`.
+            let inside = |a: i64, b: i64, monday: chrono::NaiveDate| -> i64 {
+                (a..b).filter(|s| iso_week(*s) == monday).count() as i64 * 15
+            };
+            let mut weeks: Vec<chrono::NaiveDate> = (start..end).map(iso_week).collect();
+            weeks.dedup();
+            for w in weeks {
+                let held: i64 = mine.iter().map(|r| inside(r.start, r.end, w)).sum();
+                if held + inside(start, end, w) > WEEK_MINUTES_MAX {
+                    return Some(("POLICY_VIOLATION", Some("QUOTA_HOURS")));
+                }
+            }
+        }
+        None
+    }
+
+    fn status_of_new(room: usize, who: usize) -> St {
+        if room == 0 && PEOPLE[who] != "mgr" {
+            St::Pending
+        } else {
+            St::Confirmed
+        }
+    }
+}
+
+fn abook_vars(room: &str, start: i64, len: i64) -> Value {
+    json!({"i": {"roomId": room, "start": fmt(t(start)), "end": fmt(t(start + len))}})
+}
+
+const ABOOK: &str = "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id status } }";
+
+async fn acheck_state(schema: &AppSchema, model: &AModel) -> Result<(), TestCaseError> {
+    let v = run_as(
+        schema,
+        "admin",
+        "query($f: DateTime, $t: DateTime) { reservations(from: $f, to: $t, includeCancelled: true) { id start end status room { id } organizerEmail } }",
+        json!({"f": fmt(t(-100)), "t": fmt(t(2000))}),
+    )
+    .await;
+    let listed = v["data"]["reservations"]
+        .as_array()
+        .ok_or_else(|| TestCaseError::fail(format!("{v}")))?;
+    prop_assert_eq!(listed.len(), model.res.len(), "{}", v);
+    for r in &model.res {
+        let stored = listed
+            .iter()
+            .find(|l| l["id"] == r.id.as_str())
+            .ok_or_else(|| TestCaseError::fail(format!("{} is missing: {v}", r.id)))?;
+        prop_assert_eq!(&stored["status"], r.status.shown(), "{:?} vs {}", r, stored);
+        prop_assert_eq!(&stored["start"], &json!(fmt(t(r.start))));
+        prop_assert_eq!(&stored["end"], &json!(fmt(t(r.end))));
+        prop_assert_eq!(&stored["room"]["id"], &json!(model.rooms[r.room]));
+        prop_assert_eq!(
+            &stored["organizerEmail"],
+            &json!(format!("{}@example.com", PEOPLE[r.who]))
+        );
+    }
+    // What waits for the manager is exactly the PENDING ones, soonest deadline first.
+    let v = run_as(
+        schema,
+        "mgr",
+        "{ pendingApprovals { id approvalDeadline } }",
+        json!({}),
+    )
+    .await;
+    let waiting = v["data"]["pendingApprovals"]
+        .as_array()
+        .ok_or_else(|| TestCaseError::fail(format!("{v}")))?;
+    let deadlines: Vec<DateTime<Utc>> = waiting
+        .iter()
+        .map(|p| p["approvalDeadline"].as_str().unwrap_or_default())
+        .map(|d| DateTime::parse_from_rfc3339(d).map(Into::into))
+        .collect::<Result<_, _>>()
+        .map_err(|e| TestCaseError::fail(format!("{e}: {v}")))?;
+    prop_assert!(deadlines.windows(2).all(|w| w[0] <= w[1]), "{}", v);
+    let mut waiting: Vec<&str> = waiting.iter().filter_map(|p| p["id"].as_str()).collect();
+    waiting.sort_unstable();
+    let mut pending: Vec<&str> = model
+        .res
+        .iter()
+        .filter(|r| r.status == St::Pending)
+        .map(|r| r.id.as_str())
+        .collect();
+    pending.sort_unstable();
+    prop_assert_eq!(waiting, pending);
+    Ok(())
+}
+
+async fn astep(
+    schema: &AppSchema,
+    db: &roombook::db::Db,
+    model: &mut AModel,
+    op: &AOp,
+) -> Result<(), TestCaseError> {
+    match op {
+        AOp::Book {
+            who,
+            room,
+            start,
+            len,
+        } => {
+            let id = model.rooms[*room].clone();
+            let v = run_as(schema, PEOPLE[*who], ABOOK, abook_vars(&id, *start, *len)).await;
+            match model.predict(*who, *room, *start, start + len) {
+                Some((expected, policy)) => {
+                    prop_assert_eq!(code(&v), Some(expected), "{}", v);
+                    prop_assert_eq!(v["errors"][0]["extensions"]["policy"].as_str(), policy);
+                }
+                None => {
+                    let status = AModel::status_of_new(*room, *who);
+                    prop_assert_eq!(&v["data"]["bookRoom"]["status"], status.shown(), "{}", v);
+                    model.res.push(ARes {
+                        id: v["data"]["bookRoom"]["id"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .into(),
+                        room: *room,
+                        who: *who,
+                        start: *start,
+                        end: start + len,
+                        status,
+                    });
+                }
+            }
+        }
+        AOp::Burst { who, room, slots } => {
+            let id = model.rooms[*room].clone();
+            let answers = futures_util::future::join_all(
+                slots
+                    .iter()
+                    .map(|(s, l)| run_as(schema, PEOPLE[*who], ABOOK, abook_vars(&id, *s, *l))),
+            )
+            .await;
+            // The server orders them: accept its winners if the rules allow them together.
+            for ((s, l), v) in slots.iter().zip(&answers) {
+                if let Some(rid) = v["data"]["bookRoom"]["id"].as_str() {
+                    prop_assert_eq!(model.predict(*who, *room, *s, s + l), None, "{}", v);
+                    model.res.push(ARes {
+                        id: rid.into(),
+                        room: *room,
+                        who: *who,
+                        start: *s,
+                        end: s + l,
+                        status: AModel::status_of_new(*room, *who),
+                    });
+                }
+            }
+            // Each refusal holds against what the burst ended with.
+            for ((s, l), v) in slots.iter().zip(&answers) {
+                if v["data"]["bookRoom"].is_object() {
+                    continue;
+                }
+                let got = (code(v), v["errors"][0]["extensions"]["policy"].as_str());
+                let now = model
+                    .predict(*who, *room, *s, s + l)
+                    .map(|(c, p)| (Some(c), p));
+                prop_assert!(now.is_some(), "refused, yet the rules allow it now: {}", v);
+                if got.0 == Some("POLICY_VIOLATION") && got.1 == Some("QUOTA_ACTIVE") {
+                    let active = model
+                        .res
+                        .iter()
+                        .filter(|r| r.room == *room && r.who == *who && r.status.holds())
+                        .count();
+                    prop_assert_eq!(active, ACTIVE_MAX, "{}", v);
+                } else if got.0 == Some("POLICY_VIOLATION") {
+                    prop_assert_eq!(got.1, Some("QUOTA_HOURS"), "{}", v);
+                } else {
+                    prop_assert_eq!(got.0, Some("OVERLAP"), "{}", v);
+                }
+            }
+        }
+        AOp::Cancel { who, res } => {
+            let Some(r) = model.res.get(*res).cloned() else {
+                return acheck_state(schema, model).await;
+            };
+            let v = run_as(
+                schema,
+                PEOPLE[*who],
+                "mutation($id: ID!) { cancelReservation(id: $id) { status } }",
+                json!({"id": r.id}),
+            )
+            .await;
+            let manages = r.room == 0 && PEOPLE[*who] == "mgr";
+            if r.who != *who && !manages {
+                prop_assert_eq!(code(&v), Some("FORBIDDEN"), "{}", v);
+            } else if !r.status.holds() {
+                prop_assert_eq!(code(&v), Some("ALREADY_CANCELLED"), "{}", v);
+            } else {
+                prop_assert_eq!(
+                    &v["data"]["cancelReservation"]["status"],
+                    "CANCELLED",
+                    "{}",
+                    v
+                );
+                model.res[*res].status = St::Cancelled;
+            }
+        }
+        AOp::Approve(i) | AOp::Decline(i) => {
+            let Some(r) = model.res.get(*i).cloned() else {
+                return acheck_state(schema, model).await;
+            };
+            let approve = matches!(op, AOp::Approve(_));
+            let query = if approve {
+                "mutation($id: ID!) { d: approveReservation(id: $id) { status } }"
+            } else {
+                "mutation($id: ID!) { d: declineReservation(id: $id) { status } }"
+            };
+            let v = run_as(schema, "mgr", query, json!({"id": r.id})).await;
+            if r.room != 0 {
+                prop_assert_eq!(code(&v), Some("FORBIDDEN"), "{}", v);
+            } else if r.status != St::Pending {
+                prop_assert_eq!(code(&v), Some("NOT_PENDING"), "{}", v);
+            } else {
+                let next = if approve { St::Confirmed } else { St::Declined };
+                prop_assert_eq!(&v["data"]["d"]["status"], next.shown(), "{}", v);
+                model.res[*i].status = next;
+            }
+        }
+        AOp::Expire => {
+            db.clock().advance(Duration::minutes(61));
+            let mut due = db
+                .expire_due(500)
+                .await
+                .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            while due == 500 {
+                due = db
+                    .expire_due(500)
+                    .await
+                    .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            }
+            for r in model.res.iter_mut().filter(|r| r.status == St::Pending) {
+                r.status = St::Expired;
+            }
+        }
+    }
+    acheck_state(schema, model).await
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Approval and quotas against the model: PENDING holds its slot and counts for quotas,
+    /// only the manager decides, expiry frees the slot, and quotas hold under concurrency.
+    #[test]
+    fn approval_and_quotas_keep_every_rule(ops in proptest::collection::vec(aop(), 1..40)) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let db = crate::helpers::fresh_db(roombook::events::EventLog::DEFAULT_CAPACITY).await;
+            let schema = roombook::graphql::build(db.clone(), &roombook::config::Limits::default(), chrono_tz::Tz::UTC);
+            let mut model = AModel::default();
+            for (name, policy, managers) in [
+                ("Approval", json!({"approvalRequired": true, "approvalTimeoutHours": 1,
+                                    "maxActiveReservationsPerPerson": ACTIVE_MAX}), json!(["mgr"])),
+                ("Plain", json!({"maxHoursPerPersonPerWeek": WEEK_MINUTES_MAX / 60}), json!([])),
+            ] {
+                let v = run_as(&schema, "admin",
+                    "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
+                    json!({"i": {"name": name, "capacity": 4, "policy": policy, "managers": managers}})).await;
+                model.rooms.push(v["data"]["createRoom"]["id"].as_str().unwrap_or_else(|| panic!("{v}")).to_owned());
+            }
+            for op in &ops {
+                astep(&schema, &db, &mut model, op).await?;
+            }
+            Ok::<(), TestCaseError>(())
+        })?;
+    }
+}

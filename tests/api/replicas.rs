@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::DurationRound;
+use roombook::events::EventKind;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
@@ -331,4 +333,156 @@ async fn a_quota_holds_for_concurrent_bookings_over_two_replicas() {
             .count();
         assert_eq!((ok, refused), (3, 13), "round {round}: {answers:?}");
     }
+}
+
+/// API.md "Room managers and approval": two replicas expiring the same 30 PENDING reservations
+/// (booked through both, all with one deadline), each exactly once; and for every third one an
+/// approval sent through the other replica as the deadline passes, racing the expiries: one
+/// winner each, one event each, the approval's answer agreeing with the outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "PostgreSQL only: scripts/test.sh runs it"]
+async fn two_replicas_expire_thirty_pending_reservations_once_each() {
+    use crate::tokens::{admin, hs256, member, AUDIENCE, ISSUER, SECRET};
+    assert!(on_postgres(), "PostgreSQL only: scripts/test.sh runs it");
+    let database = fresh_database().await;
+    let args = [
+        "--database",
+        database.as_str(),
+        "--jwt-secret",
+        SECRET,
+        "--jwt-issuer",
+        ISSUER,
+        "--jwt-audience",
+        AUDIENCE,
+    ];
+    let replicas = futures_util::future::join_all((0..2).map(|_| Running::start(&args))).await;
+    let client = reqwest::Client::new();
+    let post = |n: usize, token: String, query: &'static str, variables: Value| {
+        let (client, url) = (client.clone(), format!("{}/graphql", replicas[n % 2].base));
+        async move {
+            let v: Value = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"query": query, "variables": variables}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    let (root, ada, mia) = (
+        hs256(&admin("root")),
+        hs256(&member("ada")),
+        hs256(&member("mia")),
+    );
+    let rooms = futures_util::future::join_all((0..30).map(|i| {
+        post(
+            i,
+            root.clone(),
+            "mutation($n: String!) { createRoom(input: {name: $n, capacity: 4, managers: [\"mia\"], policy: {approvalRequired: true, approvalTimeoutHours: 1}}) { id } }",
+            json!({"n": format!("Approval {i}")}),
+        )
+    }))
+    .await;
+    // Each booking starts at `start`, a few seconds from now: its deadline (the earlier of its
+    // start and an hour from now) is `start`, the same for all 30.
+    let start = (chrono::Utc::now() + chrono::Duration::seconds(4))
+        .duration_trunc(chrono::Duration::seconds(1))
+        .unwrap();
+    let end = start + chrono::Duration::minutes(30);
+    let booked = futures_util::future::join_all(rooms.iter().enumerate().map(|(i, r)| {
+        let room = r["data"]["createRoom"]["id"].clone();
+        post(
+            i,
+            ada.clone(),
+            "mutation($i: BookRoomInput!) { bookRoom(input: $i) { id status approvalDeadline } }",
+            json!({"i": {"roomId": room, "start": fmt(start), "end": fmt(end)}}),
+        )
+    }))
+    .await;
+    let ids: Vec<String> = booked
+        .iter()
+        .map(|b| {
+            assert_eq!(b["data"]["bookRoom"]["status"], "PENDING", "{b}");
+            assert_eq!(b["data"]["bookRoom"]["approvalDeadline"], fmt(start), "{b}");
+            b["data"]["bookRoom"]["id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    // Approvals of every third one, 40 ms before to 40 ms after the deadline, through the
+    // replica that did not book it.
+    let racing: Vec<usize> = (0..30).step_by(3).collect();
+    let wait = (start - chrono::Utc::now() - chrono::Duration::milliseconds(40))
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(wait).await;
+    let answers = futures_util::future::join_all(racing.iter().map(|&i| {
+        let call = post(
+            i + 1,
+            mia.clone(),
+            "mutation($id: ID!) { approveReservation(id: $id) { id status } }",
+            json!({"id": ids[i]}),
+        );
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(8 * i as u64 / 3)).await;
+            call.await
+        }
+    }))
+    .await;
+    // Every one decided, within the API's 5 seconds of the deadline (waited for up to 60).
+    let read = "query($id: ID!) { reservation(id: $id) { status } }";
+    let mut statuses = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let status = loop {
+            let v = post(i, root.clone(), read, json!({"id": id})).await;
+            let s = v["data"]["reservation"]["status"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            if s != "PENDING" || chrono::Utc::now() > start + chrono::Duration::seconds(60) {
+                break s;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        statuses.push(status);
+    }
+    // The log, as stored: one decision event per reservation, agreeing with its status.
+    let db = roombook::db::Db::open(&database, &roombook::db::DbOptions::default()).unwrap();
+    let log = db.replay(0, i64::MAX, None, 100_000).await.unwrap();
+    let (mut approved, mut expired) = (0, 0);
+    for (i, id) in ids.iter().enumerate() {
+        let decided: Vec<(EventKind, String)> = log
+            .iter()
+            .filter(|e| e.reservation.id.to_string() == *id && e.kind != EventKind::Booked)
+            .map(|e| (e.kind, e.reservation.status.as_str().to_owned()))
+            .collect();
+        match (statuses[i].as_str(), racing.iter().position(|r| *r == i)) {
+            ("EXPIRED", answer) => {
+                expired += 1;
+                assert_eq!(
+                    decided,
+                    vec![(EventKind::Expired, "EXPIRED".to_owned())],
+                    "{i}"
+                );
+                if let Some(a) = answer {
+                    let code = &answers[a]["errors"][0]["extensions"]["code"];
+                    assert_eq!(code, "NOT_PENDING", "{}", answers[a]);
+                }
+            }
+            ("CONFIRMED", Some(a)) => {
+                approved += 1;
+                assert_eq!(decided, vec![(EventKind::Approved, "CONFIRMED".to_owned())]);
+                assert_eq!(
+                    answers[a]["data"]["approveReservation"]["status"],
+                    "CONFIRMED"
+                );
+            }
+            (other, answer) => panic!("reservation {i}: {other} (approval: {answer:?})"),
+        }
+    }
+    eprintln!("30 pending over 2 replicas: {expired} expired, {approved} approved in the race");
+    assert_eq!(expired + approved, 30);
+    assert!(expired >= 20);
 }

@@ -279,6 +279,7 @@ async fn book_hour(db: &roombook::db::Db, room: uuid::Uuid, hour: i64) {
             owner: None,
             on_behalf: None,
         },
+        roombook::auth::Actor::Anyone,
         None,
     )
     .await

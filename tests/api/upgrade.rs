@@ -379,6 +379,53 @@ fn contracts(statement: &str) -> Option<&'static str> {
     None
 }
 
+/// The existing tables a migration's statements lock (`ALTER TABLE t`, `CREATE INDEX ... ON
+/// t`), in order of first use.
+fn tables_locked(up: &str) -> Vec<String> {
+    let code: String = up
+        .lines()
+        .map(|l| l.split("--").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    let words: Vec<&str> = code
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ';')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut tables: Vec<String> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let table = match (*w, words.get(i + 1)) {
+            ("alter", Some(&"table")) => words.get(i + 2),
+            ("on", _) if words[..i].iter().rev().take(8).any(|w| *w == "index") => words.get(i + 1),
+            _ => None,
+        };
+        if let Some(t) = table {
+            if !tables.iter().any(|x| x == t) {
+                tables.push((*t).to_owned());
+            }
+        }
+    }
+    tables
+}
+
+#[test]
+fn a_migration_locking_two_tables_is_caught() {
+    assert_eq!(
+        tables_locked(
+            "ALTER TABLE rooms ADD COLUMN a INT;\nALTER TABLE reservations ADD COLUMN b INT;"
+        ),
+        ["rooms", "reservations"]
+    );
+    assert_eq!(
+        tables_locked("-- ALTER TABLE rooms\nALTER TABLE reservations ADD COLUMN b INT;\nCREATE INDEX x ON reservations (b) WHERE b IS NOT NULL;"),
+        ["reservations"]
+    );
+    assert_eq!(
+        tables_locked("CREATE INDEX reservations_room_organizer\n    ON reservations (room_id);\nALTER TABLE rooms ADD COLUMN a INT;"),
+        ["reservations", "rooms"]
+    );
+}
+
 #[test]
 fn the_expand_only_check_catches_what_breaks_a_previous_release_replica() {
     for bad in [
@@ -446,6 +493,14 @@ fn postgres_migrations_since_the_previous_release_only_expand() {
             if let Some(why) = contracts(statement) {
                 broken.push(format!("{name}: {why}: {}", statement.trim()));
             }
+        }
+        let locked = tables_locked(&up);
+        if locked.len() > 1 {
+            broken.push(format!(
+                "{name}: locks {locked:?} in one transaction, while running replicas lock \
+                 tables in both orders (a cancel: reservations, then rooms; a booking: rooms, \
+                 then reservations): a deadlock; one table per migration"
+            ));
         }
     }
     assert!(

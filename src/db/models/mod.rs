@@ -65,13 +65,13 @@ impl ToSql<Text, Pg> for StoredUuid {
     }
 }
 
-/// A reservation's status, stored as its spelling (`CONFIRMED`, `CANCELLED`).
+/// A reservation's stored status (one of `ReservationStatus::STORED`), as its spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Text)]
 pub struct StoredStatus(pub ReservationStatus);
 
 pub(super) fn parse_status(text: &str) -> deserialize::Result<StoredStatus> {
-    ReservationStatus::parse(text)
+    ReservationStatus::parse_stored(text)
         .map(StoredStatus)
         .ok_or_else(|| format!("unknown stored status {text:?}").into())
 }

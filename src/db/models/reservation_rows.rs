@@ -36,6 +36,14 @@ pub struct ReservationRow {
     /// Who booked it (secured mode): the token's `sub` and `iss`.
     pub owner_subject: Option<String>,
     pub owner_issuer: Option<String>,
+    /// Where it stands with an approval room's managers (`Approval::as_str`); `None`: never
+    /// needed approval. PENDING is `status` CONFIRMED with this PENDING (see the migration).
+    pub approval: Option<String>,
+    /// While PENDING: when it expires unless decided. Cleared by every change that ends the
+    /// wait, so the expiry job's partial index holds only those still waiting.
+    pub approval_deadline: Option<i64>,
+    pub decided_at: Option<i64>,
+    pub decision_reason: Option<String>,
 }
 
 /// Which reservations a listing wants.
@@ -167,11 +175,7 @@ impl ReservationRow {
         max: usize,
     ) -> QueryResult<(Vec<SlotRow>, bool)> {
         dispatch!(conn, |c| c.at_most(
-            room_list_query!(room_id, from, to).select((
-                reservations::id,
-                reservations::start_at,
-                reservations::end_at
-            )),
+            room_list_query!(room_id, from, to).select(SLOT_COLUMNS),
             max
         ))
     }
@@ -241,11 +245,7 @@ impl ReservationRow {
         limit: usize,
     ) -> QueryResult<(Vec<SlotRow>, bool)> {
         dispatch!(conn, |c| c.at_most(
-            room_page_query!(room_id, from, to, start, id).select((
-                reservations::id,
-                reservations::start_at,
-                reservations::end_at
-            )),
+            room_page_query!(room_id, from, to, start, id).select(SLOT_COLUMNS),
             limit
         ))
     }
@@ -495,8 +495,101 @@ impl ReservationRow {
             reservations::status.eq(status),
             reservations::updated_at.eq(updated_at),
             reservations::auto_release_at.eq(None::<i64>),
+            reservations::approval_deadline.eq(None::<i64>),
         ))
         .execute(c))
+    }
+}
+
+/// Approval (API.md "Room managers and approval"): the reservations waiting for a decision.
+impl ReservationRow {
+    /// Those waiting (`approval_deadline` set: PENDING), by deadline, from the partial index
+    /// `reservations_approval_due`, which holds nothing else.
+    #[diesel::dsl::auto_type(no_type_alias)]
+    fn waiting() -> _ {
+        reservations::table
+            .filter(reservations::approval_deadline.is_not_null())
+            .order((
+                reservations::approval_deadline.asc(),
+                reservations::id.asc(),
+            ))
+    }
+
+    /// Those whose approval deadline has passed at `now`, at most `limit`, by deadline;
+    /// locked for the rest of the transaction on PostgreSQL.
+    pub fn lock_approval_due(
+        conn: &mut Conn<'_>,
+        now: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<ReservationRow>> {
+        load_locked!(
+            conn,
+            Self::waiting()
+                .filter(reservations::approval_deadline.le(now))
+                .limit(limit),
+            ReservationRow
+        )
+    }
+
+    /// Expires reservation `id` if it is still waiting at `now` with its deadline passed: a
+    /// conditional update, so a racing decision, or another replica expiring it too, leaves
+    /// it as that one made it; whether this one changed it.
+    pub fn expire(conn: &mut Conn<'_>, id: &str, now: i64) -> QueryResult<bool> {
+        let changed = dispatch!(conn, |c| diesel::update(
+            reservations::table
+                .find(id)
+                .filter(reservations::status.eq(crate::db::CONFIRMED))
+                .filter(reservations::approval_deadline.le(now))
+        )
+        .set((
+            reservations::status.eq(crate::db::CANCELLED),
+            reservations::approval.eq(Some(crate::domain::Approval::Expired.as_str())),
+            reservations::approval_deadline.eq(None::<i64>),
+            reservations::decided_at.eq(Some(now)),
+            reservations::updated_at.eq(now),
+        ))
+        .execute(c))?;
+        Ok(changed == 1)
+    }
+
+    /// The earliest approval deadline, if any: one index probe.
+    pub fn next_expiry(conn: &mut Conn<'_>) -> QueryResult<Option<i64>> {
+        dispatch!(conn, |c| c.first_row(
+            Self::waiting().select(reservations::approval_deadline)
+        ))
+        .map(Option::flatten)
+    }
+
+    /// Every reservation waiting for a decision (in `room_id`, if given), by deadline; more
+    /// than `max` is `(max rows, true)`.
+    pub fn waiting_in(
+        conn: &mut Conn<'_>,
+        room_id: Option<&str>,
+        max: usize,
+    ) -> QueryResult<(Vec<ReservationRow>, bool)> {
+        dispatch!(conn, |c| {
+            let mut q = Self::waiting().into_boxed();
+            if let Some(room) = room_id {
+                q = q.filter(reservations::room_id.eq(room));
+            }
+            c.at_most(q.select(ReservationRow::as_select()), max)
+        })
+    }
+
+    /// The occurrences of series `id` waiting for a decision, by start; locked for the rest of
+    /// the transaction on PostgreSQL.
+    pub fn lock_waiting_of_series(
+        conn: &mut Conn<'_>,
+        id: &str,
+    ) -> QueryResult<Vec<ReservationRow>> {
+        load_locked!(
+            conn,
+            reservations::table
+                .filter(reservations::series_id.eq(id))
+                .filter(reservations::approval_deadline.is_not_null())
+                .order((reservations::start_at.asc(), reservations::id.asc())),
+            ReservationRow
+        )
     }
 }
 
@@ -511,7 +604,21 @@ pub const SERIES_PROBE_SQL: &str = "SELECT o.i - 1 AS i \
      WHERE latest.end_at > o.s";
 
 /// A reservation's id, start and end (`ReservationRow::list_slots_in_room`).
-pub type SlotRow = (StoredUuid, i64, i64);
+pub type SlotRow = (StoredUuid, i64, i64, Option<String>);
+
+/// The columns of a `SlotRow`: id, start, end, and the approval the status is shown from (a
+/// slot listing reads only a room's CONFIRMED or PENDING reservations).
+const SLOT_COLUMNS: (
+    reservations::id,
+    reservations::start_at,
+    reservations::end_at,
+    reservations::approval,
+) = (
+    reservations::id,
+    reservations::start_at,
+    reservations::end_at,
+    reservations::approval,
+);
 
 /// The static listing query of `ReservationRow::list_in_room`: `list_query!`'s window for one
 /// room's CONFIRMED reservations.

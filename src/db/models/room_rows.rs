@@ -49,6 +49,8 @@ pub struct RoomRulesRow {
     pub managers: String,
     pub max_hours_per_person_per_week: Option<i32>,
     pub max_active_reservations_per_person: Option<i32>,
+    pub approval_required: bool,
+    pub approval_timeout_hours: i32,
 }
 
 /// Which rooms a listing wants.

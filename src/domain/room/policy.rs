@@ -1,4 +1,5 @@
-//! A room's policy (booking rule 6): durations, buffers, horizon, opening hours, check-in.
+//! A room's policy (booking rule 6): durations, buffers, horizon, opening hours, check-in,
+//! quotas and approval.
 
 use super::*;
 
@@ -20,6 +21,10 @@ pub struct RoomPolicy {
     pub max_hours_per_person_per_week: Option<i32>,
     /// `QUOTA_ACTIVE`: reservations per person that have not ended; `None`: no limit.
     pub max_active_reservations_per_person: Option<i32>,
+    /// Bookings by anyone but the room's managers and admins wait for approval (PENDING).
+    pub approval_required: bool,
+    /// How long a PENDING reservation waits at most (its deadline is never after its start).
+    pub approval_timeout_hours: i32,
 }
 
 impl Default for RoomPolicy {
@@ -35,6 +40,8 @@ impl Default for RoomPolicy {
             auto_release_minutes: 10,
             max_hours_per_person_per_week: None,
             max_active_reservations_per_person: None,
+            approval_required: false,
+            approval_timeout_hours: 48,
         }
     }
 }
@@ -79,6 +86,7 @@ impl RoomPolicy {
         if let Some(active) = self.max_active_reservations_per_person {
             in_range("maxActiveReservationsPerPerson", active, 1, 1000)?;
         }
+        in_range("approvalTimeoutHours", self.approval_timeout_hours, 1, 168)?;
         if let Some(hours) = &mut self.opening_hours {
             if hours.len() > Self::MAX_OPENING_HOURS {
                 return Err(Error::BadUserInput(format!(

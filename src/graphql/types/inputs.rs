@@ -40,6 +40,13 @@ pub struct RoomPolicyInput {
     /// 1-1000: reservations of this room one person may hold that have not ended; null: no
     /// limit.
     pub max_active_reservations_per_person: Option<i32>,
+    /// Bookings by anyone but the room's managers and admins are PENDING until a manager
+    /// approves them (API.md "Room managers and approval").
+    #[graphql(default = false)]
+    pub approval_required: bool,
+    /// 1-168: how long a PENDING reservation waits at most (never past its start).
+    #[graphql(default = 48)]
+    pub approval_timeout_hours: i32,
 }
 
 impl RoomPolicyInput {
@@ -64,6 +71,8 @@ impl RoomPolicyInput {
             auto_release_minutes: self.auto_release_minutes,
             max_hours_per_person_per_week: self.max_hours_per_person_per_week,
             max_active_reservations_per_person: self.max_active_reservations_per_person,
+            approval_required: self.approval_required,
+            approval_timeout_hours: self.approval_timeout_hours,
         }
         .validate()
     }

@@ -324,4 +324,15 @@ impl RoomPolicy {
     async fn max_active_reservations_per_person(&self) -> Option<i32> {
         self.0.max_active_reservations_per_person
     }
+
+    /// Bookings by anyone but the room's managers and admins are PENDING until a manager
+    /// approves them.
+    async fn approval_required(&self) -> bool {
+        self.0.approval_required
+    }
+
+    /// How long a PENDING reservation waits at most (never past its start).
+    async fn approval_timeout_hours(&self) -> i32 {
+        self.0.approval_timeout_hours
+    }
 }
