@@ -215,10 +215,7 @@ pub(super) fn admit(
 /// Quotas (API.md "Quotas"), after every other policy: the slot against what the organizer
 /// `email` holds in the locked room (read under that lock, so exact under concurrency), plus
 /// `extra` (a series' occurrences accepted before this one); `except` is the reservation
-/// being moved. Nothing is read in a room without a quota, and what is read does not grow
-/// with the person's bookings elsewhere in time: a room's reservations never overlap, so at
-/// most one starts before an instant and reaches past it (found by the overlap probe), and
-/// the rest are a range of `reservations_room_organizer`.
+/// being moved.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn check_quotas(
     conn: &mut Conn<'_>,
@@ -234,6 +231,48 @@ pub(super) fn check_quotas(
     if !policy.has_quota() {
         return Ok(());
     }
+    let mut held = holdings(conn, policy, rules.tz, room_id, slot, email, except, now)?;
+    held.in_weeks
+        .extend(extra.iter().map(|s| (s.start(), s.end())));
+    held.active += extra.iter().filter(|s| s.end() > now).count();
+    let refused = policy.check_quotas(slot, rules.tz, &held.in_weeks, held.active);
+    if refused.is_err() && matches!(conn, Conn::Pg(_)) {
+        // On PostgreSQL a single booking's overlap is left to the exclusion constraint
+        // (`admit`), so it was not probed yet: a slot that breaks both is `OVERLAP`, as on
+        // SQLite. Only on this refusal path, so a booking that succeeds pays nothing.
+        let (start, end) = micros(slot);
+        let room = room_id.to_string();
+        refuse_conflict(ReservationRow::conflict(conn, &room, start, end, except)?)?;
+    }
+    refused
+}
+
+/// What one person holds in one room, as its quotas count it.
+pub(super) struct Holdings {
+    /// (start, end) of each reservation touching an ISO week of the span asked about (only
+    /// with `maxHoursPerPersonPerWeek`).
+    pub(super) in_weeks: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// How many have not ended at `now` (only with `maxActiveReservationsPerPerson`).
+    pub(super) active: usize,
+}
+
+/// The reservations the organizer `email` holds in room `room_id` (with `policy`, in zone
+/// `tz`) that its quotas count for `span`, but `except` (the one being moved). Nothing is read for a quota
+/// the room does not have, and what is read does not grow with the person's bookings
+/// elsewhere in time: a room's reservations never overlap, so at most one starts before an
+/// instant and reaches past it (found by the overlap probe), and the rest are a range of
+/// `reservations_room_organizer`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn holdings(
+    conn: &mut Conn<'_>,
+    policy: &RoomPolicy,
+    tz: chrono_tz::Tz,
+    room_id: Uuid,
+    span: Slot,
+    email: &str,
+    except: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Holdings> {
     let room = room_id.to_string();
     // The one reservation that started before `at` and has not ended by then, if the person's.
     let reaching =
@@ -249,7 +288,7 @@ pub(super) fn check_quotas(
         };
     let mut in_weeks = Vec::new();
     if policy.max_hours_per_person_per_week.is_some() {
-        let weeks = domain::iso_weeks(slot, rules.tz);
+        let weeks = domain::iso_weeks(span, tz);
         if let (Some(first), Some(last)) = (weeks.first(), weeks.last()) {
             let (from, to) = (domain::to_micros(first.0), domain::to_micros(last.1));
             in_weeks.extend(reaching(conn, from)?);
@@ -274,17 +313,7 @@ pub(super) fn check_quotas(
             .saturating_sub(usize::from(moved_counted))
             + usize::from(reaching(conn, at)?.is_some());
     }
-    in_weeks.extend(extra.iter().map(|s| (s.start(), s.end())));
-    active += extra.iter().filter(|s| s.end() > now).count();
-    let refused = policy.check_quotas(slot, rules.tz, &in_weeks, active);
-    if refused.is_err() && matches!(conn, Conn::Pg(_)) {
-        // On PostgreSQL a single booking's overlap is left to the exclusion constraint
-        // (`admit`), so it was not probed yet: a slot that breaks both is `OVERLAP`, as on
-        // SQLite. Only on this refusal path, so a booking that succeeds pays nothing.
-        let (start, end) = micros(slot);
-        refuse_conflict(ReservationRow::conflict(conn, &room, start, end, except)?)?;
-    }
-    refused
+    Ok(Holdings { in_weeks, active })
 }
 
 /// Organizer addresses compare as SQL's `lower` does on both backends (ASCII letters).

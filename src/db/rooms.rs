@@ -153,7 +153,9 @@ impl Db {
     }
 
     /// The active rooms matching `filter` where booking `slot` would succeed at `now`: every
-    /// policy satisfied and nothing in the way, buffers included. One statement: the rooms,
+    /// policy satisfied and nothing in the way, buffers included; with `caller` (the caller's
+    /// email, when known), their quotas too (a read of what they hold, in rooms that have a
+    /// quota and are free otherwise). One statement: the rooms,
     /// each with one correlated index probe of its calendar (a round trip per room would cost
     /// PostgreSQL 1,000 of them for 1,000 rooms). Sorted by capacity then name; more than `max`
     /// is refused.
@@ -161,6 +163,7 @@ impl Db {
         &self,
         slot: Slot,
         filter: RoomFilter,
+        caller: Option<String>,
         now: DateTime<Utc>,
         max: usize,
     ) -> Result<Vec<Room>> {
@@ -181,6 +184,16 @@ impl Db {
                 }
                 if latest_end.is_some_and(|e| e + buffer_micros(&room.policy) > start) {
                     continue;
+                }
+                if let Some(email) = caller.as_deref().filter(|_| room.policy.has_quota()) {
+                    let (policy, tz) = (&room.policy, room.time_zone);
+                    let held = holdings(conn, policy, tz, room.id, slot, email, None, now)?;
+                    if policy
+                        .check_quotas(slot, tz, &held.in_weeks, held.active)
+                        .is_err()
+                    {
+                        continue;
+                    }
                 }
                 if free.len() == max {
                     return Err(too_many(
@@ -221,12 +234,15 @@ impl Db {
     }
 
     /// `Room.freeSlots`: the maximal intervals of `window` in which a booking of `room`
-    /// satisfies every rule at `now`, at least `min_minutes` long; more than `max` is refused.
+    /// satisfies every rule at `now`, at least `min_minutes` long; with `caller` (the caller's
+    /// email, when known), within their quotas (`RoomPolicy::within_quotas`). More than `max`
+    /// is refused.
     pub async fn free_slots(
         &self,
         room: Room,
         window: Window,
         min_minutes: i64,
+        caller: Option<String>,
         now: DateTime<Utc>,
         max: usize,
     ) -> Result<Vec<Slot>> {
@@ -266,6 +282,18 @@ impl Db {
                 busy: &busy,
                 min_minutes,
             });
+            let (policy, tz) = (&room.policy, room.time_zone);
+            let slots = match (caller.as_deref(), slots.first(), slots.last()) {
+                (Some(email), Some(first), Some(last)) if policy.has_quota() => {
+                    let span = Slot::new(first.start(), last.end())?;
+                    let held = holdings(conn, policy, tz, room.id, span, email, None, now)?;
+                    let min_len = chrono::Duration::minutes(
+                        min_minutes.max(policy.min_duration_minutes.map_or(0, i64::from)),
+                    );
+                    policy.within_quotas(slots, tz, &held.in_weeks, held.active, min_len)
+                }
+                _ => slots,
+            };
             if slots.len() > max {
                 return Err(too_many("free slots", max, "ask for a shorter window"));
             }

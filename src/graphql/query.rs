@@ -197,7 +197,8 @@ impl Query {
     }
 
     /// Rooms where `bookRoom` for `[start, end)` would succeed right now: nothing in the way
-    /// and every policy of the room satisfied (buffer, durations, horizon, opening hours).
+    /// and every policy of the room satisfied (buffer, durations, horizon, opening hours; the
+    /// quotas too, for a caller whose token names their email).
     /// Never archived ones. Filters as `rooms`; sorted by capacity then name.
     async fn available_rooms(
         &self,
@@ -214,6 +215,7 @@ impl Query {
             .available_rooms(
                 slot,
                 filter,
+                caller_email(ctx)?,
                 data::<Db>(ctx)?.now(),
                 data::<ListLimit>(ctx)?.0,
             )
@@ -221,6 +223,13 @@ impl Query {
             .gql()?;
         Ok(rooms.into_iter().map(Room).collect())
     }
+}
+
+/// The caller's email, which quotas count by (API.md "Quotas"), if their token has one.
+pub(super) fn caller_email(ctx: &Context<'_>) -> Result<Option<String>> {
+    Ok(crate::auth::principal(ctx)?
+        .identity()
+        .and_then(|id| id.email.clone()))
 }
 
 /// The filter of `rooms` and `availableRooms`: building and features normalised as stored.

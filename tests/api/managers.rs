@@ -358,3 +358,84 @@ async fn concurrent_bookings_by_one_person_stop_at_the_quota() {
         "each quota is an outcome of its own: {metrics}"
     );
 }
+
+/// API.md "Quotas" in `availableRooms` and `freeSlots`: for a caller whose token names their
+/// email, a room where their quota refuses the booking is not available and has no free slot
+/// there; for anyone else (or anonymous, who cannot be told apart) nothing changes.
+#[tokio::test]
+async fn available_rooms_and_free_slots_count_the_callers_quotas() {
+    use chrono::{Datelike, Duration};
+    let app = spawn_hs256().await;
+    let one = room(
+        &app,
+        "One each",
+        json!({"policy": {"maxActiveReservationsPerPerson": 1}}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let weekly = room(
+        &app,
+        "Two hours",
+        json!({"policy": {"maxHoursPerPersonPerWeek": 2}}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ada, bob) = (hs256(&member("ada")), hs256(&member("bob")));
+    id_of(&book(&app, &ada, &one, 0, 30).await);
+    id_of(&book(&app, &ada, &weekly, 0, 120).await);
+    const AVAILABLE: &str =
+        "query($s: DateTime!, $e: DateTime!) { availableRooms(start: $s, end: $e) { name } }";
+    let names = |v: &Value| -> Vec<String> {
+        v["data"]["availableRooms"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let slot = json!({"s": at(180), "e": at(210)});
+    let as_ada = app.graphql_as(Some(&ada), AVAILABLE, slot.clone()).await;
+    assert_eq!(names(&as_ada), Vec::<String>::new(), "{as_ada}");
+    for token in [Some(bob.as_str()), None] {
+        let v = app.graphql_as(token, AVAILABLE, slot.clone()).await;
+        assert_eq!(names(&v), ["One each", "Two hours"], "{v}");
+    }
+    // The ISO week (UTC) of the bookings: ada has none of its hours left there.
+    let day = base().date_naive();
+    let monday = day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
+    let (week, next) = (
+        monday.and_hms_opt(0, 0, 0).unwrap().and_utc(),
+        (monday + Duration::days(7))
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc(),
+    );
+    const FREE: &str = "query($r: ID!, $f: DateTime, $t: DateTime) { room(id: $r) { freeSlots(from: $f, to: $t) { start end } } }";
+    let window = |r: &str| json!({"r": r, "f": fmt(week), "t": fmt(next + Duration::days(7))});
+    let slots = |v: &Value| -> Vec<(String, String)> {
+        v["data"]["room"]["freeSlots"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|s| {
+                (
+                    s["start"].as_str().unwrap().into(),
+                    s["end"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    let v = app.graphql_as(Some(&ada), FREE, window(&weekly)).await;
+    let free = slots(&v);
+    assert_eq!(free.first().map(|s| s.0.clone()), Some(fmt(next)), "{v}");
+    let v = app.graphql_as(Some(&bob), FREE, window(&weekly)).await;
+    assert!(slots(&v).iter().any(|s| s.0 < fmt(next)), "{v}");
+    let v = app.graphql_as(Some(&ada), FREE, window(&one)).await;
+    assert_eq!(slots(&v), Vec::<(String, String)>::new(), "{v}");
+    let v = app.graphql_as(Some(&bob), FREE, window(&one)).await;
+    assert!(!slots(&v).is_empty(), "{v}");
+}

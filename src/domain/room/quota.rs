@@ -41,6 +41,60 @@ impl RoomPolicy {
             || self.max_active_reservations_per_person.is_some()
     }
 
+    /// What of `free` (a room's free slots, sorted) a person holding `held` and `active` there
+    /// may still book at least `min_len` of (`Room.freeSlots` for its caller): nothing once
+    /// `active` is at its limit; without the ISO weeks in which less than `min_len` of their
+    /// weekly hours is left. Pieces shorter than `min_len` are dropped.
+    pub fn within_quotas(
+        &self,
+        free: Vec<Slot>,
+        tz: Tz,
+        held: &[(DateTime<Utc>, DateTime<Utc>)],
+        active: usize,
+        min_len: Duration,
+    ) -> Vec<Slot> {
+        if let Some(max) = self.max_active_reservations_per_person {
+            if active >= usize::try_from(max).unwrap_or(0) {
+                return Vec::new();
+            }
+        }
+        let Some(max) = self.max_hours_per_person_per_week else {
+            return free;
+        };
+        let (Some(first), Some(last)) = (free.first(), free.last()) else {
+            return free;
+        };
+        let Ok(span) = Slot::new(first.start(), last.end()) else {
+            return free;
+        };
+        let limit = Duration::hours(i64::from(max));
+        let full: Vec<(DateTime<Utc>, DateTime<Utc>)> = iso_weeks(span, tz)
+            .into_iter()
+            .filter(|&week| {
+                let booked: Duration = held.iter().map(|&h| overlap(h, week)).sum();
+                limit - booked < min_len.max(Duration::minutes(1))
+            })
+            .collect();
+        let mut out = Vec::new();
+        for slot in free {
+            let mut cursor = slot.start();
+            for &(from, to) in &full {
+                if to <= cursor || from >= slot.end() {
+                    continue;
+                }
+                if from > cursor {
+                    out.extend(Slot::new(cursor, from).ok());
+                }
+                cursor = cursor.max(to);
+            }
+            if cursor < slot.end() {
+                out.extend(Slot::new(cursor, slot.end()).ok());
+            }
+        }
+        out.retain(|s| s.end() - s.start() >= min_len);
+        out
+    }
+
     /// The quotas for a new `slot` of a person who already holds `held` (start, end) in the
     /// room, every one that touches a week of `slot`, and `active` reservations there that
     /// have not ended (CONFIRMED and PENDING, the one being moved left out): `QUOTA_HOURS`,

@@ -424,3 +424,40 @@ fn free_slots_respect_now_the_horizon_and_opening_hours() {
         Some(&pair("2030-01-08T07:00:00Z", "2030-01-08T07:30:00Z"))
     );
 }
+
+#[test]
+fn free_slots_within_quotas_leave_out_full_weeks_and_everything_at_the_active_limit() {
+    let policy = RoomPolicy {
+        max_hours_per_person_per_week: Some(2),
+        max_active_reservations_per_person: Some(3),
+        ..RoomPolicy::default()
+    };
+    // Sunday 2030-01-13 to Tuesday 2030-01-15 (UTC): Monday 00:00 splits two ISO weeks.
+    let free = vec![slot("2030-01-13T20:00:00Z", "2030-01-15T02:00:00Z")];
+    let min = Duration::minutes(30);
+    // The week before Monday is full (2 h held), the next has 2 h left: only the latter.
+    let held = [(t("2030-01-10T09:00:00Z"), t("2030-01-10T11:00:00Z"))];
+    let kept = policy.within_quotas(free.clone(), Tz::UTC, &held, 1, min);
+    assert_eq!(
+        kept,
+        vec![slot("2030-01-14T00:00:00Z", "2030-01-15T02:00:00Z")]
+    );
+    // 100 minutes held: 20 left, less than the 30 asked for; 15 would do.
+    let held = [(t("2030-01-10T09:00:00Z"), t("2030-01-10T10:40:00Z"))];
+    let kept = policy.within_quotas(free.clone(), Tz::UTC, &held, 1, min);
+    assert_eq!(
+        kept,
+        vec![slot("2030-01-14T00:00:00Z", "2030-01-15T02:00:00Z")]
+    );
+    let kept = policy.within_quotas(free.clone(), Tz::UTC, &held, 1, Duration::minutes(15));
+    assert_eq!(kept, free);
+    // At the active limit nothing is bookable; without quotas everything is.
+    assert!(policy
+        .within_quotas(free.clone(), Tz::UTC, &[], 3, min)
+        .is_empty());
+    let none = RoomPolicy::default();
+    assert_eq!(
+        none.within_quotas(free.clone(), Tz::UTC, &held, 99, min),
+        free
+    );
+}

@@ -67,7 +67,10 @@ impl Room {
     /// The maximal intervals inside `[from, to)` (defaults as `reservations`) in which a
     /// booking would satisfy every rule and policy of the room, at least
     /// `minDurationMinutes` (1-1440) long, sorted by start. A booking of any allowed length
-    /// inside one of them succeeds.
+    /// inside one of them succeeds. For a caller whose token names their email, within their
+    /// quotas: nothing once they hold `maxActiveReservationsPerPerson`, and no ISO week in
+    /// which less than `minDurationMinutes` of their `maxHoursPerPersonPerWeek` is left (a
+    /// booking longer than what is left is `QUOTA_HOURS`).
     async fn free_slots(
         &self,
         ctx: &Context<'_>,
@@ -89,6 +92,7 @@ impl Room {
                 self.0.clone(),
                 window,
                 i64::from(min_duration_minutes),
+                super::super::query::caller_email(ctx)?,
                 now,
                 data::<ListLimit>(ctx)?.0,
             )
