@@ -3,7 +3,8 @@
 //!
 //!     cargo bench --bench load                 # every workload
 //!     cargo bench --bench load -- subscribe    # some: subscribe book history list pages race memory
-//!                                              #       policy available series release
+//!                                              #       policy quota approval available
+//!                                              #       series release
 //!                                              #       idle-sockets half-open hostile
 //!     BENCH_DATABASE=postgres://... cargo bench --bench load -- replicas
 //!
@@ -42,15 +43,39 @@ struct Server {
     child: Child,
     base: String,
     client: reqwest::Client,
+    /// Secured mode: the `Authorization` every request carries.
+    authorization: Option<String>,
 }
+
+/// The HS256 secret of `Server::start_secured` (benchmarks only).
+const BENCH_SECRET: &str = "roombook-bench-secret-at-least-32-bytes-long";
 
 impl Server {
     async fn start() -> Server {
         let database = std::env::var("BENCH_DATABASE").unwrap_or_else(|_| ":memory:".into());
-        Server::start_on(&database).await
+        Server::start_on(&database, &[]).await
     }
 
-    async fn start_on(database: &str) -> Server {
+    /// Secured mode (an HS256 secret), every request by member `bench` ("Bench",
+    /// bench@example.com, as `book` names the organizer), and an admin's token for setting up.
+    async fn start_secured() -> (Server, String) {
+        let database = std::env::var("BENCH_DATABASE").unwrap_or_else(|_| ":memory:".into());
+        let mut server = Server::start_on(&database, &["--jwt-secret", BENCH_SECRET]).await;
+        let token = |sub: &str, roles: Value| {
+            let exp = Utc::now().timestamp() + 86_400;
+            let claims = json!({"sub": sub, "name": "Bench", "email": "bench@example.com",
+                                "roles": roles, "exp": exp});
+            let key = jsonwebtoken::EncodingKey::from_secret(BENCH_SECRET.as_bytes());
+            jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).expect("a token")
+        };
+        server.authorization = Some(format!("Bearer {}", token("bench", json!([]))));
+        (
+            server,
+            format!("Bearer {}", token("root", json!(["roombook-admin"]))),
+        )
+    }
+
+    async fn start_on(database: &str, args: &[&str]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -74,12 +99,14 @@ impl Server {
         };
         let child = cmd
             .args(["--addr", &addr, "--database", database])
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
             .expect("roombook starts");
         let server = Server {
             child,
+            authorization: None,
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
                 .pool_max_idle_per_host(256)
@@ -102,9 +129,11 @@ impl Server {
     }
 
     async fn gql(&self, query: &str, variables: Value) -> Value {
-        self.client
-            .post(format!("{}/graphql", self.base))
-            .json(&json!({"query": query, "variables": variables}))
+        let mut req = self.client.post(format!("{}/graphql", self.base));
+        if let Some(auth) = &self.authorization {
+            req = req.header("Authorization", auth);
+        }
+        req.json(&json!({"query": query, "variables": variables}))
             .send()
             .await
             .expect("request")
@@ -276,6 +305,59 @@ async fn book_rate_as(
     (rate, errors.load(Ordering::Relaxed))
 }
 
+/// What `paired_rates` measured: ratios b/a per pair of rounds (sorted), mean rates, refusals.
+struct Paired {
+    ratios: Vec<f64>,
+    a: f64,
+    b: f64,
+    refused: u64,
+}
+
+/// Booking rates of room sets `a` and `b` (slots an hour apart; `people` as in
+/// `book_rate_as`) in ROUNDS rounds of SECONDS each, in one server. The order flips every
+/// round (a b, b a, a b, ...): the database grows as each side books, so whichever went second
+/// in a round would always book into a bigger one (measured: an A/A pair ran 0.85 when `b`
+/// always went second, and its per-round ratios alternate 0.8 / 1.25 when the order flips).
+async fn paired_rates(
+    server: &Arc<Server>,
+    a: &Arc<Vec<String>>,
+    b: &Arc<Vec<String>>,
+    people: u64,
+) -> Paired {
+    let rounds = env_num("ROUNDS", 10);
+    let secs = env_num("SECONDS", 5) as f64;
+    let mut offsets = [0u64, 0u64];
+    let mut out = Paired {
+        ratios: Vec::new(),
+        a: 0.0,
+        b: 0.0,
+        refused: 0,
+    };
+    for round in 0..rounds {
+        let mut rates = [0.0, 0.0];
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for side in order {
+            let rooms = if side == 0 { a } else { b };
+            let (rate, refused) = book_rate_as(server, rooms, offsets[side], 60, people).await;
+            offsets[side] += (rate * secs) as u64 + 10_000;
+            rates[side] = rate;
+            out.refused += refused;
+        }
+        out.a += rates[0] / rounds as f64;
+        out.b += rates[1] / rounds as f64;
+        out.ratios.push(rates[1] / rates[0]);
+    }
+    // One ratio per pair of rounds (a b then b a): their geometric mean, in which the order's
+    // effect cancels (an odd last round stands alone).
+    out.ratios = out
+        .ratios
+        .chunks(2)
+        .map(|pair| pair.iter().product::<f64>().powf(1.0 / pair.len() as f64))
+        .collect();
+    out.ratios.sort_by(f64::total_cmp);
+    out
+}
+
 async fn rooms(server: &Server, n: usize) -> Arc<Vec<String>> {
     let mut v = Vec::new();
     for i in 0..n {
@@ -286,18 +368,38 @@ async fn rooms(server: &Server, n: usize) -> Arc<Vec<String>> {
 
 /// Ten rooms `{prefix}-{i}` with `fields` (time zone, policy, ...) besides name and capacity.
 async fn rooms_with(server: &Server, prefix: &str, fields: Value) -> Arc<Vec<String>> {
+    rooms_by(server, None, prefix, fields).await
+}
+
+/// As `rooms_with`, created with `authorization` (an admin's, in secured mode) if given.
+async fn rooms_by(
+    server: &Server,
+    authorization: Option<&str>,
+    prefix: &str,
+    fields: Value,
+) -> Arc<Vec<String>> {
     let mut v = Vec::new();
     for i in 0..10 {
         let mut input = fields.clone();
         input["name"] = json!(format!("{prefix}-{i}"));
         input["capacity"] = json!(10);
-        let created = server
-            .gql(
-                "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
-                json!({ "i": input }),
-            )
-            .await;
-        let id = created["data"]["createRoom"]["id"].as_str().expect("room");
+        let mut req = server.client.post(format!("{}/graphql", server.base));
+        if let Some(auth) = authorization {
+            req = req.header("Authorization", auth);
+        }
+        let body = json!({"query": "mutation($i: CreateRoomInput!) { createRoom(input: $i) { id } }",
+                          "variables": { "i": input }});
+        let created: Value = req
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        let id = created["data"]["createRoom"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a room: {created}"));
         v.push(id.to_owned());
     }
     Arc::new(v)
@@ -344,20 +446,49 @@ async fn bench_quota() {
     )
     .await;
     let rounds = env_num("ROUNDS", 10);
-    let (mut offsets, mut ratios, mut refused) = ((0, 0), Vec::new(), 0);
-    for _ in 0..rounds {
-        let (p, e) = book_rate_as(&server, &plain, offsets.0, 60, 500).await;
-        offsets.0 += (p * env_num("SECONDS", 5) as f64) as u64 + 10_000;
-        let (q, f) = book_rate_as(&server, &limited, offsets.1, 60, 500).await;
-        offsets.1 += (q * env_num("SECONDS", 5) as f64) as u64 + 10_000;
-        refused += e + f;
-        ratios.push(q / p);
-    }
-    ratios.sort_by(f64::total_cmp);
+    let Paired {
+        ratios, refused, ..
+    } = paired_rates(&server, &plain, &limited, 500).await;
     let median = percentile(&ratios, 0.5);
     println!(
-        "quota: both quotas / none, per-round ratios {:.3}..{:.3} median {median:.3} \
+        "quota: both quotas / none, ratios per pair of rounds {:.3}..{:.3} median {median:.3} \
          (bar 0.85{}; 10 rooms each, 500 people, {rounds} alternating rounds), {refused} refused",
+        ratios[0],
+        ratios[ratios.len() - 1],
+        if median < 0.85 { ": BELOW" } else { "" }
+    );
+}
+
+/// Booking into rooms that need approval (each booking PENDING, API.md "Room managers and
+/// approval") against plain rooms, by one member in secured mode, alternating rounds in one
+/// server: the issue's bar is 0.85 of a plain booking.
+async fn bench_approval() {
+    let (server, admin) = Server::start_secured().await;
+    let server = Arc::new(server);
+    let plain = rooms_by(&server, Some(&admin), "plain", json!({})).await;
+    // APPROVAL=0: the second set plain too, the bench's own A/A control.
+    let required = env_num("APPROVAL", 1) > 0;
+    let approval = json!({"policy": {"approvalRequired": required}, "managers": ["someone-else"]});
+    let waiting = rooms_by(&server, Some(&admin), "approval", approval).await;
+    // Far from the slots the rounds book: each booking there waits for approval.
+    let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let start = origin() - Days::hours(1);
+    let first = server
+        .gql(
+            "mutation($i: BookRoomInput!) { bookRoom(input: $i) { status } }",
+            json!({"i": {"roomId": waiting[0], "start": fmt(start), "end": fmt(start + Days::minutes(30))}}),
+        )
+        .await;
+    let expected = if required { "PENDING" } else { "CONFIRMED" };
+    assert_eq!(first["data"]["bookRoom"]["status"], expected, "{first}");
+    let rounds = env_num("ROUNDS", 10);
+    let Paired {
+        ratios, refused, ..
+    } = paired_rates(&server, &plain, &waiting, 0).await;
+    let median = percentile(&ratios, 0.5);
+    println!(
+        "approval: PENDING bookings / plain, ratios per pair of rounds {:.3}..{:.3} median {median:.3} \
+         (bar 0.85{}; 10 rooms each, one member, {rounds} alternating rounds), {refused} refused",
         ratios[0],
         ratios[ratios.len() - 1],
         if median < 0.85 { ": BELOW" } else { "" }
@@ -382,24 +513,15 @@ async fn bench_policy() {
     // ROUNDS short alternating rounds of SECONDS each, so that the machine's
     // drift lands on both sides alike; the ratio is of the totals.
     let rounds = env_num("ROUNDS", 10);
-    let (mut plain_rate, mut strict_rate, mut refused) = (0.0, 0.0, 0);
-    let mut offsets = (0, 0);
-    let mut ratios = Vec::new();
-    for _ in 0..rounds {
-        let (p, e) = book_rate_every(&server, &plain, offsets.0, 60).await;
-        offsets.0 += (p * env_num("SECONDS", 5) as f64) as u64 + 10_000;
-        refused += e;
-        let (s, e) = book_rate_every(&server, &strict, offsets.1, 60).await;
-        offsets.1 += (s * env_num("SECONDS", 5) as f64) as u64 + 10_000;
-        refused += e;
-        plain_rate += p / rounds as f64;
-        strict_rate += s / rounds as f64;
-        ratios.push(s / p);
-    }
-    ratios.sort_by(f64::total_cmp);
+    let Paired {
+        ratios,
+        a: plain_rate,
+        b: strict_rate,
+        refused,
+    } = paired_rates(&server, &plain, &strict, 0).await;
     println!(
         "policy: no policy {plain_rate:.0} bookings/s, every policy {strict_rate:.0} bookings/s \
-         (ratio {:.3}, per-round ratios {:.3}..{:.3} median {:.3}; 10 rooms each, {} conns, \
+         (ratio {:.3}, ratios per pair of rounds {:.3}..{:.3} median {:.3}; 10 rooms each, {} conns, \
          {rounds} alternating rounds of {} s), {refused} refused",
         strict_rate / plain_rate,
         ratios[0],
@@ -761,8 +883,8 @@ async fn bench_replicas() {
         println!("replicas: skipped, needs BENCH_DATABASE=postgres://...");
         return;
     };
-    let booker = Arc::new(Server::start_on(&database).await);
-    let listener = Arc::new(Server::start_on(&database).await);
+    let booker = Arc::new(Server::start_on(&database, &[]).await);
+    let listener = Arc::new(Server::start_on(&database, &[]).await);
     subscribe_through("replicas", booker, listener).await;
 }
 
@@ -1436,6 +1558,9 @@ fn main() {
         }
         if runs("quota") {
             bench_quota().await;
+        }
+        if runs("approval") {
+            bench_approval().await;
         }
         if runs("available") {
             bench_available().await;
