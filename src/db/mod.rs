@@ -15,6 +15,7 @@ mod event_log;
 mod idempotency;
 mod models;
 mod open;
+mod pcache;
 mod release;
 mod reservations;
 mod rooms;
@@ -153,6 +154,7 @@ pub struct Db {
 /// A fresh, migrated in-memory connection, for unit tests of the queries.
 #[cfg(test)]
 pub(crate) fn test_connection() -> diesel::SqliteConnection {
+    pcache::install();
     let mut conn = diesel::SqliteConnection::establish(":memory:").expect("in-memory sqlite");
     conn.run_pending_migrations(SQLITE_MIGRATIONS)
         .expect("migrations");

@@ -17,6 +17,7 @@ impl Db {
     }
 
     pub(super) fn open_sqlite(url: &str, options: &DbOptions) -> Result<Self> {
+        pcache::install();
         let mut conn = diesel::SqliteConnection::establish(url)
             .map_err(|e| Error::internal(format_args!("opening database {url}: {e}")))?;
         let pragmas = if is_memory(url) {
