@@ -12,6 +12,7 @@ use diesel::sqlite::{Sqlite, SqliteValue};
 use std::io::Write;
 use uuid::Uuid;
 
+mod approval_rows;
 mod event_rows;
 mod idempotency_rows;
 mod reservation_rows;
